@@ -1,0 +1,258 @@
+"""The command line: ``python -m minitestdb COMMAND`` (or the ``minitestdb`` script).
+
+Products (a URL, a table, JSON) go to stdout; progress and errors go to stderr.
+Exit codes: 0 ok, 1 failure (one line on stderr, the detail with ``--debug``),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+from ._container import ContainerInfo, shared_container_name
+from ._docker import DockerCLI
+from ._errors import DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._redact import redact
+from ._server import DEFAULT_STARTUP_TIMEOUT, attach, down, find_servers, resolve_image, up
+
+__all__ = ["main"]
+
+PROG = "minitestdb"
+
+
+def _say(message: str) -> None:
+    print(f"{PROG}: {redact(message)}", file=sys.stderr, flush=True)
+
+
+def _age(created: float | None) -> str:
+    if created is None:
+        return "?"
+    seconds = max(0, int(time.time() - created))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    server = up(args.name, image=args.image, port=args.port, timeout=args.timeout, progress=_say)
+    elapsed = time.monotonic() - started
+    _say(f"server {server.name!r} is ready at {server.redacted_url} ({elapsed:.2f} s)")
+    if args.format == "url":
+        print(server.url)
+    elif args.format == "env":
+        print(f"export TEST_DATABASE_URL={shlex.quote(server.url)}")
+    else:
+        payload = {
+            "name": server.name,
+            "url": server.url,
+            "host": server.host,
+            "port": server.port,
+            "user": server.user,
+            "dbname": server.dbname,
+            "container_id": server.container_id,
+            "container_name": server.container_name,
+            "image": server.image,
+            "diagnostics": server.diagnostics.to_dict(),
+        }
+        print(json.dumps(payload, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    removed = down(args.name, all_servers=args.all)
+    if removed:
+        _say("removed " + ", ".join(removed))
+    else:
+        _say(f"no server named {args.name!r} to remove" if not args.all else "no minitestdb containers to remove")
+    return 0
+
+
+def _status_row(info: ContainerInfo) -> dict[str, object]:
+    return {
+        "name": info.server_name,
+        "container": info.name,
+        "state": info.status,
+        "port": info.port,
+        "image": info.image,
+        "age": _age(info.created),
+        "shared": info.shared,
+        "id": info.id[:12],
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = [_status_row(info) for info in find_servers()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        _say("no minitestdb containers")
+        return 0
+    headers = ("NAME", "STATE", "PORT", "IMAGE", "AGE", "CONTAINER")
+    table = [headers] + [
+        (str(r["name"]), str(r["state"]), str(r["port"] or "-"), str(r["image"]), str(r["age"]), str(r["container"])) for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_url(args: argparse.Namespace) -> int:
+    print(attach(args.name).url)
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    cli = DockerCLI()
+    info = cli.inspect(shared_container_name(args.name))
+    if info is None:
+        raise MiniTestDBError(f"No minitestdb server named {args.name!r} exists: start it with `python -m minitestdb up --name {args.name}`.")
+    print(cli.logs(info.id, tail=args.tail))
+    return 0
+
+
+def cmd_psql(args: argparse.Namespace) -> int:
+    server = attach(args.name)
+    extra = list(args.psql_args)
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    # The password travels in the environment, never in argv (other users can read argv).
+    env = dict(os.environ)
+    env.update(server.env)
+    host_psql = shutil.which("psql")
+    # Interactive sessions have no timeout: the person at the prompt decides when it ends.
+    if host_psql:
+        argv = [host_psql, *extra]
+        return subprocess.call(argv, env=env)  # noqa: S603
+    cli = DockerCLI()
+    tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
+    argv = [cli.binary, "exec", "-i", *tty, "-e", "PGPASSWORD", server.container_id, "psql", "-U", server.user, "-d", server.dbname, *extra]
+    return subprocess.call(argv, env=env)  # noqa: S603
+
+
+def _check(ok: bool, label: str, good: str, problem: str) -> bool:
+    status = "ok" if ok else "problem"
+    print(f"{status:<8} {label}: {redact(good if ok else problem)}")
+    return ok
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    cli = DockerCLI()
+    healthy = True
+    found = shutil.which(cli.binary)
+    healthy &= _check(bool(found), "docker CLI", f"{found}", f"{cli.binary!r} not on PATH -> install Docker, or set MINITESTDB_DOCKER to a docker-compatible CLI")
+    engine_ok = False
+    permission_ok = True
+    if found:
+        try:
+            version = cli.version()
+            server = (version.get("Server") or {}).get("Version", "?")
+            client = (version.get("Client") or {}).get("Version", "?")
+            engine_ok = True
+            _check(True, "Docker engine", f"reachable (client {client}, engine {server})", "")
+        except DockerPermissionError as exc:
+            permission_ok = False
+            _check(False, "Docker engine", "", f"{exc}")
+        except (DockerError, DockerNotFoundError) as exc:
+            _check(False, "Docker engine", "", f"{exc}")
+        healthy &= engine_ok
+        healthy &= _check(permission_ok, "socket permission", "the engine's socket accepts this user", "denied -> add your user to the 'docker' group and log in again, or use rootless Docker")
+    image = resolve_image(args.image)
+    if engine_ok:
+        present = cli.image_inspect(image) is not None
+        healthy &= _check(present, "image", f"{image} is present", f"{image} is not present -> it is pulled on first `up`; offline, pass --image or set MINITESTDB_IMAGE to an image you have")
+    else:
+        healthy &= _check(False, "image", "", f"{image}: cannot check without a Docker engine")
+    psql = shutil.which("psql")
+    _check(True, "host psql", psql or "not found (optional: `minitestdb psql` uses the container's own psql)", "")
+    has_pg8000 = importlib.util.find_spec("pg8000") is not None
+    _check(True, "pg8000", "installed (readiness='pg8000' available)" if has_pg8000 else "not installed (optional: the built-in wire client is used)", "")
+    return 0 if healthy else 1
+
+
+# --- parsing -------------------------------------------------------------------------
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="A disposable PostgreSQL in Docker for tests.")
+    parser.add_argument("--debug", action="store_true", help="on failure, print the detail and the traceback")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("up", help="start the named server (or reuse it) and print its URL")
+    p.add_argument("--name", default="default", help="server name (default: %(default)s)")
+    p.add_argument("--image", help="image to run (default: $MINITESTDB_IMAGE, else the pinned postgres tag)")
+    p.add_argument("--port", type=_port, help="fixed host port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--format", choices=("url", "env", "json"), default="url", help="what to print (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT, help="seconds to wait for the server (default: %(default)s)")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("down", help="remove the named server (or all)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--name", default="default", help="server name (default: %(default)s)")
+    group.add_argument("--all", action="store_true", help="every container minitestdb made")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="list every minitestdb container")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("url", help="print the URL of a running server")
+    p.add_argument("--name", default="default")
+    p.set_defaults(func=cmd_url)
+
+    p = sub.add_parser("logs", help="print the server's log")
+    p.add_argument("--name", default="default")
+    p.add_argument("--tail", type=int, default=100, help="lines (default: %(default)s)")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("psql", help="open psql on a running server (host psql, else the container's)")
+    p.add_argument("--name", default="default")
+    p.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
+    p.set_defaults(func=cmd_psql)
+
+    p = sub.add_parser("doctor", help="check what minitestdb needs, with the fix for each problem")
+    p.add_argument("--image", help="image to check (default: $MINITESTDB_IMAGE, else the pinned postgres tag)")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MiniTestDBError as exc:
+        _say(str(exc))
+        if args.debug:
+            print(exc.full_text(), file=sys.stderr)
+            raise
+        return 1
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130

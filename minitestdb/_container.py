@@ -1,0 +1,251 @@
+"""Pure code for containers: names, labels, ``docker create`` argv, ``docker inspect`` parsing.
+
+Nothing here runs a process or opens a socket, so every rule (loopback-only
+publishing, labels, the fast defaults, port parsing) is tested with exact
+argv lists and captured ``docker inspect`` JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "CONTAINER_PORT",
+    "DEFAULT_IMAGE",
+    "DEFAULT_SERVER_SETTINGS",
+    "LABEL",
+    "ContainerInfo",
+    "ContainerSpec",
+    "create_argv",
+    "data_volume",
+    "owner_labels",
+    "parse_inspect",
+    "private_container_name",
+    "shared_container_name",
+    "validate_server_name",
+]
+
+#: The image used when neither ``--image`` nor ``MINITESTDB_IMAGE`` says otherwise.
+DEFAULT_IMAGE = "postgres:18"
+#: The port PostgreSQL listens on inside the container.
+CONTAINER_PORT = 5432
+#: Every container minitestdb creates carries this label (value "1").
+LABEL = "minitestdb"
+LABEL_OWNER_PID = "minitestdb.owner-pid"
+LABEL_OWNER_HOST = "minitestdb.owner-host"
+LABEL_CREATED = "minitestdb.created"
+LABEL_NAME = "minitestdb.name"
+LABEL_SHARED = "minitestdb.shared"
+LABEL_USER = "minitestdb.user"
+LABEL_DBNAME = "minitestdb.dbname"
+
+#: Server settings for speed: a test database need not survive a crash. Each can be
+#: overridden (or removed with ``None``) through ``start(settings=...)``.
+DEFAULT_SERVER_SETTINGS: Mapping[str, str] = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    # WAL lives in memory on the tmpfs: keep it bounded.
+    "max_wal_size": "256MB",
+}
+
+_SERVER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+
+
+def validate_server_name(name: str) -> str:
+    """Return *name* if it can be part of a container name, else raise ConfigurationError."""
+    if not _SERVER_NAME.match(name):
+        raise ConfigurationError(
+            f"The server name {name!r} is not usable: use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit."
+        )
+    return name
+
+
+def shared_container_name(name: str) -> str:
+    """The container name of the shared server called *name* (``up --name NAME``)."""
+    return "minitestdb-" + validate_server_name(name)
+
+
+def private_container_name(pid: int, token: str) -> str:
+    """The container name of a server private to process *pid*."""
+    return f"minitestdb-p{pid}-{token}"
+
+
+def owner_labels(*, name: str, shared: bool, user: str, dbname: str, pid: int | None = None, host: str | None = None, now: float | None = None) -> dict[str, str]:
+    """The labels that let any process find, attach to, or prune a container."""
+    return {
+        LABEL: "1",
+        LABEL_NAME: name,
+        LABEL_SHARED: "1" if shared else "0",
+        LABEL_OWNER_PID: str(os.getpid() if pid is None else pid),
+        LABEL_OWNER_HOST: socket.gethostname() if host is None else host,
+        LABEL_CREATED: str(int(time.time() if now is None else now)),
+        LABEL_USER: user,
+        LABEL_DBNAME: dbname,
+    }
+
+
+def data_volume(image_inspect: Mapping[str, Any], pgdata: str | None = None) -> str | None:
+    """The directory to put on a tmpfs: the image's declared volume holding PGDATA.
+
+    The official image declares ``/var/lib/postgresql/data`` up to 17 and
+    ``/var/lib/postgresql`` from 18 on, so this is read from the image, not assumed.
+    """
+    config = image_inspect.get("Config") or {}
+    volumes = sorted((config.get("Volumes") or {}).keys())
+    if pgdata is None:
+        for item in config.get("Env") or []:
+            if item.startswith("PGDATA="):
+                pgdata = item.split("=", 1)[1]
+    if pgdata:
+        # The longest declared volume that contains PGDATA.
+        holding = [v for v in volumes if pgdata == v or pgdata.startswith(v.rstrip("/") + "/")]
+        if holding:
+            return max(holding, key=len)
+        return pgdata
+    return volumes[0] if volumes else None
+
+
+@dataclass
+class ContainerSpec:
+    """Everything ``docker create`` needs; turned into argv by :func:`create_argv`."""
+
+    image: str
+    name: str
+    labels: Mapping[str, str]
+    user: str = "postgres"
+    dbname: str = "postgres"
+    host_port: int | None = None
+    tmpfs: str | None = None
+    initdb_args: str = "--no-sync"
+    settings: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    extra_args: Sequence[str] = ()
+
+
+def create_argv(spec: ContainerSpec) -> list[str]:
+    """The arguments after ``docker`` for ``docker create``.
+
+    The password is not in argv (other users can read a process's arguments):
+    ``-e POSTGRES_PASSWORD`` without a value makes the docker CLI copy it from its
+    own environment, which the caller sets.
+    """
+    publish = f"127.0.0.1:{spec.host_port}:{CONTAINER_PORT}" if spec.host_port else f"127.0.0.1::{CONTAINER_PORT}"
+    argv = ["create", "--name", spec.name]
+    for key in sorted(spec.labels):
+        argv += ["--label", f"{key}={spec.labels[key]}"]
+    argv += [
+        "--publish", publish,
+        # SIGINT is PostgreSQL's fast shutdown; images built with `docker import`
+        # cannot declare STOPSIGNAL, so say it here for every image.
+        "--stop-signal", "SIGINT",
+        "--env", "POSTGRES_PASSWORD",
+        "--env", f"POSTGRES_USER={spec.user}",
+        "--env", f"POSTGRES_DB={spec.dbname}",
+    ]
+    if spec.initdb_args:
+        argv += ["--env", f"POSTGRES_INITDB_ARGS={spec.initdb_args}"]
+    for key in sorted(spec.env):
+        argv += ["--env", f"{key}={spec.env[key]}"]
+    if spec.tmpfs:
+        argv += ["--tmpfs", f"{spec.tmpfs}:rw"]
+    argv += list(spec.extra_args)
+    argv.append(spec.image)
+    if spec.settings:
+        argv.append("postgres")
+        for key in sorted(spec.settings):
+            argv += ["-c", f"{key}={spec.settings[key]}"]
+    return argv
+
+
+@dataclass
+class ContainerInfo:
+    """What minitestdb reads back from ``docker inspect`` of one container."""
+
+    id: str
+    name: str
+    image: str
+    status: str
+    running: bool
+    exit_code: int | None
+    started_at: str
+    host: str | None
+    port: int | None
+    labels: Mapping[str, str]
+    env: Mapping[str, str]
+    error: str = ""
+
+    @property
+    def password(self) -> str:
+        return self.env.get("POSTGRES_PASSWORD", "")
+
+    @property
+    def user(self) -> str:
+        return self.labels.get(LABEL_USER) or self.env.get("POSTGRES_USER") or "postgres"
+
+    @property
+    def dbname(self) -> str:
+        return self.labels.get(LABEL_DBNAME) or self.env.get("POSTGRES_DB") or self.user
+
+    @property
+    def server_name(self) -> str:
+        return self.labels.get(LABEL_NAME, self.name)
+
+    @property
+    def shared(self) -> bool:
+        return self.labels.get(LABEL_SHARED) == "1"
+
+    @property
+    def created(self) -> float | None:
+        value = self.labels.get(LABEL_CREATED, "")
+        return float(value) if value.isdigit() else None
+
+
+def _published(ports: Mapping[str, Any] | None) -> tuple[str | None, int | None]:
+    bindings = (ports or {}).get(f"{CONTAINER_PORT}/tcp") or []
+    best: tuple[str | None, int | None] = (None, None)
+    for binding in bindings:
+        host_ip = binding.get("HostIp") or ""
+        try:
+            port = int(binding.get("HostPort") or "")
+        except ValueError:
+            continue
+        if host_ip == "127.0.0.1":
+            return "127.0.0.1", port
+        if best[1] is None:
+            # 0.0.0.0, '' or ::: reach it over loopback all the same.
+            best = ("::1" if host_ip in ("::", "::1") else "127.0.0.1", port)
+    return best
+
+
+def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
+    """Read one element of ``docker inspect``'s JSON list (docker or podman)."""
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    env: dict[str, str] = {}
+    for item in config.get("Env") or []:
+        key, _, value = item.partition("=")
+        env[key] = value
+    host, port = _published((data.get("NetworkSettings") or {}).get("Ports"))
+    exit_code = state.get("ExitCode")
+    return ContainerInfo(
+        id=str(data.get("Id", "")),
+        name=str(data.get("Name", "")).lstrip("/"),
+        image=str(config.get("Image", "")),
+        status=str(state.get("Status", "")),
+        running=bool(state.get("Running")),
+        exit_code=int(exit_code) if isinstance(exit_code, int) else None,
+        started_at=str(state.get("StartedAt", "")),
+        host=host,
+        port=port,
+        labels=dict(config.get("Labels") or {}),
+        env=env,
+        error=str(state.get("Error", "") or ""),
+    )

@@ -1,0 +1,65 @@
+"""What happened while a server was started, used and closed, for people and for JSON."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._redact import redact
+
+__all__ = ["Diagnostics"]
+
+# The lifecycle events whose times are recorded, in order.
+EVENTS = ("created", "started", "ready", "closed")
+
+
+@dataclass
+class Diagnostics:
+    """A record of one server's life. Every string in it is redacted."""
+
+    container_id: str = ""
+    container_name: str = ""
+    image: str = ""
+    host: str = ""
+    port: int | None = None
+    reused: bool = False
+    readiness_method: str = ""
+    readiness_attempts: int = 0
+    last_readiness_error: str = ""
+    log_tail: str = ""
+    cleanup_errors: list[str] = field(default_factory=list)
+    #: Wall-clock times (``time.time()``) of the lifecycle events that happened.
+    timestamps: dict[str, float] = field(default_factory=dict)
+    _began: float = field(default_factory=time.monotonic, repr=False)
+    _monotonic: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def mark(self, event: str) -> None:
+        """Record that *event* (one of created, started, ready, closed) happened now."""
+        self.timestamps[event] = time.time()
+        self._monotonic[event] = time.monotonic()
+
+    def note_readiness_error(self, error: BaseException | str) -> None:
+        self.last_readiness_error = redact(str(error))
+
+    def note_cleanup_error(self, error: BaseException | str) -> None:
+        self.cleanup_errors.append(redact(str(error)))
+
+    def set_log_tail(self, text: str) -> None:
+        self.log_tail = redact(text)
+
+    @property
+    def durations(self) -> dict[str, float]:
+        """Seconds between consecutive events, e.g. ``{"created->started": 0.41}``, plus the total to ready."""
+        out: dict[str, float] = {}
+        seen = [e for e in EVENTS if e in self._monotonic]
+        for first, second in zip(seen, seen[1:]):
+            out[f"{first}->{second}"] = round(self._monotonic[second] - self._monotonic[first], 4)
+        if "ready" in self._monotonic:
+            out["total_to_ready"] = round(self._monotonic["ready"] - self._began, 4)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data["durations"] = self.durations
+        return data

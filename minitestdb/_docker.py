@@ -1,0 +1,304 @@
+"""The docker CLI wrapper: every docker call goes through :class:`DockerCLI`.
+
+Calls are argv lists (never a shell string) with a timeout.  A failure becomes a
+typed error carrying the command, exit code and stderr, redacted.  Using the CLI
+(not the engine's socket) means DOCKER_HOST, docker contexts and podman's
+docker-compatible CLI (``MINITESTDB_DOCKER=podman``) work as the user set them up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from ._container import ContainerInfo, parse_inspect
+from ._errors import (
+    DockerCommandError,
+    DockerDaemonError,
+    DockerError,
+    DockerNotFoundError,
+    DockerPermissionError,
+    DockerTimeoutError,
+    ImageUnavailableError,
+    PortInUseError,
+)
+from ._redact import redact
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ContainerNameConflictError",
+    "DockerCLI",
+    "DockerResult",
+    "NoSuchContainerError",
+    "classify_failure",
+    "docker_binary",
+]
+
+DEFAULT_TIMEOUT = 60.0
+PULL_TIMEOUT = 900.0
+
+
+class ContainerNameConflictError(DockerCommandError):
+    """``docker create --name`` found the name taken: another process created it first."""
+
+
+class NoSuchContainerError(DockerCommandError):
+    """The container does not exist (any more)."""
+
+
+def docker_binary() -> str:
+    """The docker CLI to run: ``MINITESTDB_DOCKER`` or ``docker``."""
+    return os.environ.get("MINITESTDB_DOCKER") or "docker"
+
+
+_DAEMON_DOWN = re.compile(
+    r"cannot connect to the docker daemon|is the docker daemon running|error during connect"
+    r"|connection refused|cannot connect to podman|no such file or directory.*\.sock",
+    re.IGNORECASE,
+)
+_PERMISSION = re.compile(r"permission denied", re.IGNORECASE)
+_IMAGE_MISSING = re.compile(
+    r"no such image|unable to find image|pull access denied|manifest unknown|not found: manifest"
+    r"|repository does not exist|no such host|failed to resolve reference|error pulling image"
+    r"|toomanyrequests|i/o timeout|name unknown|requested access to the resource is denied",
+    re.IGNORECASE,
+)
+_PORT_TAKEN = re.compile(r"port is already allocated|address already in use", re.IGNORECASE)
+_NAME_CONFLICT = re.compile(r"conflict.*(container name|already in use)|is already in use by container", re.IGNORECASE)
+_NO_SUCH_CONTAINER = re.compile(r"no such container|no such object", re.IGNORECASE)
+
+
+def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> DockerError:
+    """Map a failed docker command to the error a person needs (pure: tested with exact stderr)."""
+    words = [a for a in argv[1:3] if not a.startswith("-")]
+    verb = words[0] if words else ""
+    if verb in ("container", "image") and len(words) > 1:
+        verb = f"{verb} {words[1]}"
+    shown = f"`{os.path.basename(argv[0])} {verb}`" if argv else "docker"
+    last = _last_line(stderr)
+    kwargs: dict[str, Any] = {"command": argv, "exit_code": exit_code, "stderr": stderr}
+    if _PERMISSION.search(stderr) and ("socket" in stderr or "daemon" in stderr.lower()):
+        return DockerPermissionError(
+            f"{shown} was denied access to the Docker engine's socket: add your user to the 'docker' group "
+            "(then log in again) or use rootless Docker.",
+            **kwargs,
+        )
+    # "Error response from daemon" means the engine answered: it is not down.
+    if _DAEMON_DOWN.search(stderr) and "error response from daemon" not in stderr.lower():
+        return DockerDaemonError(
+            f"{shown} cannot reach a Docker engine ({last}): start Docker, or point DOCKER_HOST or the docker context at a running one.",
+            **kwargs,
+        )
+    if _NAME_CONFLICT.search(stderr):
+        return ContainerNameConflictError(f"{shown} failed: the container name is already taken ({last}).", **kwargs)
+    if _PORT_TAKEN.search(stderr):
+        return PortInUseError(
+            f"{shown} failed because the host port is already taken ({last}): choose another --port or leave it out for a free one.",
+            **kwargs,
+        )
+    if _NO_SUCH_CONTAINER.search(stderr) and not verb.startswith(("pull", "image")):
+        return NoSuchContainerError(f"{shown} failed: the container does not exist ({last}).", **kwargs)
+    if verb in ("pull", "create", "run", "image inspect") and _IMAGE_MISSING.search(stderr):
+        return ImageUnavailableError(
+            f"{shown} failed: the image is not present and cannot be pulled ({last}); check the network, "
+            "or pass --image (MINITESTDB_IMAGE) naming an image you have.",
+            **kwargs,
+        )
+    return DockerCommandError(f"{shown} failed with exit code {exit_code}: {last or 'no error output'}.", **kwargs)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[-1] if lines else ""
+    return line[:300]
+
+
+@dataclass
+class DockerResult:
+    """The output of a docker command that succeeded."""
+
+    argv: list[str]
+    stdout: str
+    stderr: str
+
+
+class DockerCLI:
+    """Runs the docker CLI; one instance per binary (``docker``, ``podman``, a path)."""
+
+    def __init__(self, binary: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.binary = binary or docker_binary()
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"DockerCLI(binary={self.binary!r})"
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        stream_output: bool = False,
+    ) -> DockerResult:
+        """Run ``docker ARGS``; raise a typed :class:`DockerError` unless it exits 0.
+
+        *env* adds variables to the CLI's environment (a way to hand it a
+        password without putting it in argv).  With *stream_output*, the
+        command's output goes to our stderr as it comes (pull progress).
+        """
+        argv = [self.binary, *args]
+        limit = self.timeout if timeout is None else timeout
+        full_env = None
+        stdout_target: Any = subprocess.PIPE
+        if stream_output:
+            try:
+                sys.stderr.flush()
+                stdout_target = sys.stderr.fileno()
+            except (AttributeError, OSError, ValueError):
+                stdout_target = subprocess.PIPE
+        if env:
+            full_env = dict(os.environ)
+            full_env.update(env)
+        try:
+            proc = subprocess.run(  # noqa: S603 - argv list, no shell
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout_target,
+                stderr=subprocess.PIPE,
+                timeout=limit,
+                env=full_env,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise DockerNotFoundError(
+                f"The docker CLI {self.binary!r} was not found on PATH: install Docker "
+                "(or set MINITESTDB_DOCKER to a docker-compatible CLI such as podman).",
+                command=argv,
+            ) from None
+        except PermissionError as exc:
+            raise DockerNotFoundError(
+                f"The docker CLI {self.binary!r} cannot be executed ({exc.strerror}): check MINITESTDB_DOCKER and the file's permissions.",
+                command=argv,
+            ) from None
+        except subprocess.TimeoutExpired as exc:
+            stderr = _text(exc.stderr)
+            raise DockerTimeoutError(
+                f"`{os.path.basename(self.binary)} {args[0] if args else ''}` did not finish within {limit:g} s: "
+                "the Docker engine may be overloaded or hung; check `docker info`.",
+                command=argv,
+                stderr=stderr,
+            ) from None
+        stdout = _text(proc.stdout)
+        stderr = _text(proc.stderr)
+        if proc.returncode != 0:
+            raise classify_failure(argv, proc.returncode, stderr)
+        return DockerResult(argv=argv, stdout=stdout, stderr=stderr)
+
+    # --- the verbs ------------------------------------------------------------------
+
+    def version(self) -> dict[str, Any]:
+        """``docker version`` as JSON (client and server); raises if no engine answers."""
+        out = self.run(["version", "--format", "{{json .}}"], timeout=20).stdout
+        data = _loads(out)
+        return data if isinstance(data, dict) else {}
+
+    def image_inspect(self, image: str) -> dict[str, Any] | None:
+        """The image's inspect JSON, or None when the image is not present locally."""
+        try:
+            out = self.run(["image", "inspect", image], timeout=30).stdout
+        except (DockerCommandError, ImageUnavailableError) as exc:
+            if re.search(r"no such (image|object)|image not known|not found", exc.stderr, re.IGNORECASE):
+                return None
+            raise
+        data = _loads(out)
+        return data[0] if isinstance(data, list) and data else None
+
+    def pull(self, image: str, *, show_progress: bool = False, timeout: float = PULL_TIMEOUT) -> None:
+        try:
+            self.run(["pull", image], timeout=timeout, stream_output=show_progress)
+        except (DockerCommandError, ImageUnavailableError) as exc:
+            raise ImageUnavailableError(
+                f"The image {image!r} is not present and could not be pulled ({_last_line(exc.stderr) or exc.message}): "
+                "check the network, or pass --image (or set MINITESTDB_IMAGE) to an image you have.",
+                command=exc.command,
+                exit_code=exc.exit_code,
+                stderr=exc.stderr,
+            ) from None
+
+    def create(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+        """``docker create ...``; returns the new container's id."""
+        out = self.run(list(args), timeout=60, env=env).stdout
+        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+
+    def start(self, container: str) -> None:
+        self.run(["start", container], timeout=60)
+
+    def inspect(self, container: str) -> ContainerInfo | None:
+        """The container's state, or None when it does not exist."""
+        try:
+            out = self.run(["container", "inspect", container], timeout=30).stdout
+        except NoSuchContainerError:
+            return None
+        except DockerCommandError as exc:
+            if re.search(r"no such|not found", exc.stderr, re.IGNORECASE):
+                return None
+            raise
+        data = _loads(out)
+        if not isinstance(data, list) or not data:
+            return None
+        return parse_inspect(data[0])
+
+    def logs(self, container: str, *, tail: int = 50) -> str:
+        """The last *tail* lines of the container's output (stdout and stderr), redacted."""
+        result = self.run(["logs", "--tail", str(tail), container], timeout=30)
+        # docker logs replays the container's stdout and stderr on its own two streams.
+        return redact((result.stdout + result.stderr).strip())
+
+    def stop(self, container: str, *, grace: int = 5) -> None:
+        self.run(["stop", "--time", str(grace), container], timeout=grace + 30)
+
+    def rm(self, container: str) -> None:
+        self.run(["rm", "--force", "--volumes", container], timeout=60)
+
+    def ps(self, label_filters: Sequence[str], *, all_states: bool = True) -> list[str]:
+        """Ids of containers carrying every ``key`` or ``key=value`` in *label_filters*."""
+        args = ["ps", "--no-trunc", "--quiet"]
+        if all_states:
+            args.append("--all")
+        for item in label_filters:
+            args += ["--filter", f"label={item}"]
+        return [line.strip() for line in self.run(args, timeout=30).stdout.splitlines() if line.strip()]
+
+    def inspect_many(self, containers: Sequence[str]) -> list[ContainerInfo]:
+        if not containers:
+            return []
+        try:
+            out = self.run(["container", "inspect", *containers], timeout=30).stdout
+        except DockerCommandError as exc:
+            # A container removed between ps and inspect: inspect prints the rest.
+            out = ""
+            if not re.search(r"no such", exc.stderr, re.IGNORECASE):
+                raise
+            return [info for info in (self.inspect(c) for c in containers) if info is not None]
+        data = _loads(out)
+        return [parse_inspect(item) for item in data] if isinstance(data, list) else []
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise DockerCommandError(f"The docker CLI printed output that is not JSON: {text[:200]!r}.") from None

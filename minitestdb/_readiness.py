@@ -1,0 +1,117 @@
+"""Waiting until a server answers a real query.
+
+A TCP connect proves nothing: docker-proxy accepts and then resets while the
+server is not listening, and the image's init server listens on a Unix socket
+only.  So each attempt is a full startup, authentication and ``select 1``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ._diagnostics import Diagnostics
+from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ReadinessTimeoutError, ServerError
+
+__all__ = ["READINESS_METHODS", "RETRY_SQLSTATES", "is_retryable", "probe", "wait_until_ready"]
+
+READINESS_METHODS = ("wire", "pg8000")
+#: cannot_connect_now (starting up / shutting down) and too_many_connections.
+RETRY_SQLSTATES = frozenset({"57P03", "53300"})
+POLL_INTERVAL = 0.025
+#: How often, while waiting, the container's state is read with `docker inspect`.
+STATE_CHECK_INTERVAL = 0.3
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether a failed attempt may succeed later (the server is still coming up).
+
+    Refused, reset, EOF and timeouts are retried, and so are 57P03 and 53300;
+    wrong credentials (28P01, 28000), a missing database (3D000) and anything
+    else fail at once.
+    """
+    if isinstance(error, ServerError):
+        return error.sqlstate in RETRY_SQLSTATES
+    return isinstance(error, DatabaseConnectionError)
+
+
+def probe(*, host: str, port: int, user: str, password: str, dbname: str, method: str = "wire", timeout: float = 2.0) -> None:
+    """One readiness attempt: connect, authenticate, ``select 1``; raise if it fails."""
+    if method == "wire":
+        from ._pgconn import connect
+
+        with connect(host=host, port=port, user=user, password=password, database=dbname, timeout=timeout, application_name="minitestdb-readiness") as conn:
+            conn.query("select 1")
+    elif method == "pg8000":
+        _probe_pg8000(host=host, port=port, user=user, password=password, dbname=dbname, timeout=timeout)
+    else:
+        raise ConfigurationError(f"Unknown readiness method {method!r}: use one of {', '.join(READINESS_METHODS)}.")
+
+
+def _probe_pg8000(*, host: str, port: int, user: str, password: str, dbname: str, timeout: float) -> None:
+    try:
+        import pg8000.native  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise ConfigurationError("readiness='pg8000' needs the pg8000 package: pip install pg8000 (or use the default, 'wire').") from None
+    from ._errors import server_error_from_fields
+
+    try:
+        conn = pg8000.native.Connection(user, host=host, port=port, database=dbname, password=password, timeout=timeout, application_name="minitestdb-readiness")
+    except pg8000.native.DatabaseError as exc:
+        fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"M": str(exc)}
+        raise server_error_from_fields(fields) from None
+    except (pg8000.native.InterfaceError, OSError) as exc:
+        raise DatabaseConnectionError(f"pg8000 could not connect to {host}:{port}: {exc}") from None
+    try:
+        conn.run("select 1")
+    finally:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a half-dead connection must not mask the result
+            pass
+
+
+def wait_until_ready(
+    *,
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    dbname: str,
+    timeout: float,
+    diagnostics: Diagnostics,
+    check_container: Callable[[], None] | None = None,
+    method: str = "wire",
+) -> None:
+    """Poll every 25 ms until a query succeeds; raise at once on a fatal answer.
+
+    *check_container* is called about every 0.3 s and raises (ContainerExitedError)
+    when the container has stopped, so a crash fails fast, not after *timeout*.
+    """
+    if method not in READINESS_METHODS:
+        raise ConfigurationError(f"Unknown readiness method {method!r}: use one of {', '.join(READINESS_METHODS)}.")
+    diagnostics.readiness_method = method
+    deadline = time.monotonic() + timeout
+    next_state_check = time.monotonic() + STATE_CHECK_INTERVAL
+    while True:
+        diagnostics.readiness_attempts += 1
+        remaining = deadline - time.monotonic()
+        try:
+            probe(host=host, port=port, user=user, password=password, dbname=dbname, method=method, timeout=max(0.2, min(2.0, remaining)))
+            return
+        except MiniTestDBError as exc:
+            diagnostics.note_readiness_error(exc)
+            if not is_retryable(exc):
+                raise
+        now = time.monotonic()
+        if check_container is not None and now >= next_state_check:
+            check_container()
+            next_state_check = now + STATE_CHECK_INTERVAL
+        if now >= deadline:
+            raise ReadinessTimeoutError(
+                f"PostgreSQL at {host}:{port} did not answer a query within {timeout:g} s "
+                f"({diagnostics.readiness_attempts} attempts, last: {diagnostics.last_readiness_error}); "
+                "raise the timeout or look at the container's log.",
+                detail=diagnostics.log_tail,
+            )
+        time.sleep(min(POLL_INTERVAL, max(0.0, deadline - now)))

@@ -1,0 +1,55 @@
+"""Keep secrets out of every string a person may see.
+
+Passwords are registered here when a server is created or connected to; every
+error message, diagnostic and log line passes through :func:`redact` before it
+leaves the package.  Password-bearing URLs (``scheme://user:pw@host``) and
+``NAME=value`` assignments of password variables are masked even when the
+password was never registered.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Iterable
+
+__all__ = ["MASK", "redact", "register_secret", "redact_argv"]
+
+MASK = "***"
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+# user:password@ in any URL-ish string; the password part stops at '@' or space.
+_URL_PASSWORD = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<post>@)")
+# PGPASSWORD=..., POSTGRES_PASSWORD=..., password=... (libpq keyword form)
+_ASSIGNED_PASSWORD = re.compile(
+    r"(?P<pre>\b(?:[A-Z_]*PASSWORD|password)=)(?P<pw>'[^']*'|\"[^\"]*\"|[^\s&;,]+)",
+)
+
+
+def register_secret(secret: str) -> None:
+    """Remember *secret* so that :func:`redact` masks it everywhere from now on."""
+    # Very short strings would mask ordinary words; our passwords are long.
+    if secret and len(secret) >= 4:
+        with _lock:
+            _secrets.add(secret)
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """Return *text* with registered secrets, *extra* secrets and URL passwords masked."""
+    if not text:
+        return text
+    with _lock:
+        secrets = sorted(_secrets.union(s for s in extra if s), key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: m.group("pre") + MASK + m.group("post"), text)
+    text = _ASSIGNED_PASSWORD.sub(lambda m: m.group("pre") + MASK, text)
+    return text
+
+
+def redact_argv(argv: Iterable[str]) -> list[str]:
+    """Redact each argument of a command line (for errors and diagnostics)."""
+    return [redact(arg) for arg in argv]
