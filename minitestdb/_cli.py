@@ -138,11 +138,11 @@ def cmd_psql(args: argparse.Namespace) -> int:
     # Interactive sessions have no timeout: the person at the prompt decides when it ends.
     if host_psql:
         argv = [host_psql, *extra]
-        return subprocess.call(argv, env=env)  # noqa: S603
+        return subprocess.call(argv, env=env)
     cli = DockerCLI()
     tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
     argv = [cli.binary, "exec", "-i", *tty, "-e", "PGPASSWORD", server.container_id, "psql", "-U", server.user, "-d", server.dbname, *extra]
-    return subprocess.call(argv, env=env)  # noqa: S603
+    return subprocess.call(argv, env=env)
 
 
 def _check(ok: bool, label: str, good: str, problem: str) -> bool:

@@ -108,9 +108,9 @@ def data_volume(image_inspect: Mapping[str, Any], pgdata: str | None = None) -> 
         # The longest declared volume that contains PGDATA.
         holding = [v for v in volumes if pgdata == v or pgdata.startswith(v.rstrip("/") + "/")]
         if holding:
-            return max(holding, key=len)
+            return str(max(holding, key=len))
         return pgdata
-    return volumes[0] if volumes else None
+    return str(volumes[0]) if volumes else None
 
 
 @dataclass

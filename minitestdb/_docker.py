@@ -165,7 +165,7 @@ class DockerCLI:
             full_env = dict(os.environ)
             full_env.update(env)
         try:
-            proc = subprocess.run(  # noqa: S603 - argv list, no shell
+            proc = subprocess.run(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=stdout_target,

@@ -50,7 +50,7 @@ def probe(*, host: str, port: int, user: str, password: str, dbname: str, method
 
 def _probe_pg8000(*, host: str, port: int, user: str, password: str, dbname: str, timeout: float) -> None:
     try:
-        import pg8000.native  # type: ignore[import-not-found,unused-ignore]
+        import pg8000.native  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         raise ConfigurationError("readiness='pg8000' needs the pg8000 package: pip install pg8000 (or use the default, 'wire').") from None
     from ._errors import server_error_from_fields
@@ -67,7 +67,7 @@ def _probe_pg8000(*, host: str, port: int, user: str, password: str, dbname: str
     finally:
         try:
             conn.close()
-        except Exception:  # noqa: BLE001 - closing a half-dead connection must not mask the result
+        except Exception:  # noqa: BLE001, S110 - closing a half-dead connection must not mask the result
             pass
 
 

@@ -13,7 +13,7 @@ import re
 import threading
 from typing import Iterable
 
-__all__ = ["MASK", "redact", "register_secret", "redact_argv"]
+__all__ = ["MASK", "redact", "redact_argv", "register_secret"]
 
 MASK = "***"
 
@@ -46,8 +46,7 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     text = _URL_PASSWORD.sub(lambda m: m.group("pre") + MASK + m.group("post"), text)
-    text = _ASSIGNED_PASSWORD.sub(lambda m: m.group("pre") + MASK, text)
-    return text
+    return _ASSIGNED_PASSWORD.sub(lambda m: m.group("pre") + MASK, text)
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:

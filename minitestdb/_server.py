@@ -348,9 +348,8 @@ def _await_server(
     if info is None or not info.running or info.port is None:
         check()  # raises with the log tail when the container already stopped
         info = docker.inspect(container)
-        if info is None or info.port is None:
-            raise ContainerExitedError(f"The container {name} publishes no port for 5432/tcp: was it created by something other than minitestdb?")
-    assert info.host is not None and info.port is not None
+    if info is None or info.host is None or info.port is None:
+        raise ContainerExitedError(f"The container {name} publishes no port for 5432/tcp: was it created by something other than minitestdb?")
     diagnostics.host, diagnostics.port = info.host, info.port
     register_secret(password)
     try:

@@ -24,7 +24,7 @@ class _CountingResult(unittest.TextTestResult):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.passed = 0
 
-    def addSuccess(self, test: unittest.TestCase) -> None:  # noqa: N802 - unittest's name
+    def addSuccess(self, test: unittest.TestCase) -> None:
         super().addSuccess(test)
         self.passed += 1
 

@@ -59,7 +59,7 @@ class LeakCheck(unittest.TestCase):
         self.assertEqual(left, set(), "containers left behind")
 
 
-def ROOT_ENV() -> dict[str, str]:  # noqa: N802 - reads like the constant it stands for
+def ROOT_ENV() -> dict[str, str]:
     """The environment for a `python -m minitestdb` child: the checkout on PYTHONPATH, the test image."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)

@@ -50,17 +50,15 @@ class RealFailureTest(LeakCheck):
         self.assert_no_new_containers()
 
     def test_daemon_unreachable(self) -> None:
-        with mock.patch.dict(os.environ, {"DOCKER_HOST": "unix:///nonexistent/minitestdb-test.sock"}):
-            with self.assertRaises(minitestdb.DockerDaemonError) as ctx:
-                minitestdb.start()
+        with mock.patch.dict(os.environ, {"DOCKER_HOST": "unix:///nonexistent/minitestdb-test.sock"}), self.assertRaises(minitestdb.DockerDaemonError) as ctx:
+            minitestdb.start()
         self.assert_one_line(ctx.exception)
         self.assertIn("Docker engine", str(ctx.exception))
         self.assert_no_new_containers()
 
     def test_docker_binary_missing(self) -> None:
-        with mock.patch.dict(os.environ, {"MINITESTDB_DOCKER": "docker-binary-that-does-not-exist"}):
-            with self.assertRaises(minitestdb.DockerNotFoundError) as ctx:
-                minitestdb.start()
+        with mock.patch.dict(os.environ, {"MINITESTDB_DOCKER": "docker-binary-that-does-not-exist"}), self.assertRaises(minitestdb.DockerNotFoundError) as ctx:
+            minitestdb.start()
         self.assert_one_line(ctx.exception)
         self.assert_no_new_containers()
 

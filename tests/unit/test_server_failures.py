@@ -11,8 +11,8 @@ import unittest
 from unittest import mock
 
 import minitestdb
-from minitestdb._readiness import is_retryable
 from minitestdb._errors import AuthenticationError, DatabaseConnectionError, ProtocolError, server_error_from_fields
+from minitestdb._readiness import is_retryable
 from tests.unit.fakes import FakeDockerMixin
 
 
@@ -27,9 +27,8 @@ class StartFailureTest(FakeDockerMixin):
         self.assertNotIn("\n", str(err))
 
     def test_missing_binary(self) -> None:
-        with mock.patch.dict(os.environ, {"MINITESTDB_DOCKER": "/nonexistent/bin/docker"}):
-            with self.assertRaises(minitestdb.DockerNotFoundError) as ctx:
-                minitestdb.start()
+        with mock.patch.dict(os.environ, {"MINITESTDB_DOCKER": "/nonexistent/bin/docker"}), self.assertRaises(minitestdb.DockerNotFoundError) as ctx:
+            minitestdb.start()
         self.assert_one_line(ctx.exception)
 
     def test_daemon_down_creates_nothing(self) -> None:
