@@ -29,7 +29,9 @@ from ._errors import (
     ReadinessTimeoutError,
     ServerError,
 )
+from ._psql import MigrationError
 from ._server import Server, attach, down, find_servers, start, up
+from ._templates import Database, Template
 
 __version__ = "0.1.0"
 
@@ -39,6 +41,7 @@ __all__ = [
     "CleanupError",
     "ConfigurationError",
     "ContainerExitedError",
+    "Database",
     "DatabaseConnectionError",
     "Diagnostics",
     "DockerCommandError",
@@ -48,12 +51,14 @@ __all__ = [
     "DockerPermissionError",
     "DockerTimeoutError",
     "ImageUnavailableError",
+    "MigrationError",
     "MiniTestDBError",
     "PortInUseError",
     "ProtocolError",
     "ReadinessTimeoutError",
     "Server",
     "ServerError",
+    "Template",
     "__version__",
     "attach",
     "down",

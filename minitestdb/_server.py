@@ -22,6 +22,7 @@ from ._container import (
     DEFAULT_IMAGE,
     DEFAULT_SERVER_SETTINGS,
     LABEL,
+    LABEL_NAME,
     LABEL_SHARED,
     ContainerInfo,
     ContainerSpec,
@@ -95,6 +96,32 @@ class Server:
         self._lock = threading.Lock()
         register_secret(password)
 
+    @classmethod
+    def from_url(cls, url: str, *, check: bool = True, timeout: float = 10.0) -> Server:
+        """A Server for an existing PostgreSQL (``TEST_DATABASE_URL``): no container is started or removed.
+
+        With *check*, one query proves it answers; an unreachable server raises an
+        error naming host and port (never the password).
+        """
+        from ._url import parse_database_url
+
+        parsed = parse_database_url(url)
+        info = ContainerInfo(
+            id="", name="", image="", status="external", running=True, exit_code=None, started_at="",
+            host=parsed.host, port=parsed.port, labels={LABEL_NAME: f"{parsed.host}:{parsed.port}"},
+            env={"POSTGRES_USER": parsed.user, "POSTGRES_DB": parsed.dbname},
+        )
+        diagnostics = Diagnostics(host=parsed.host, port=parsed.port, reused=True)
+        server = cls(docker=DockerCLI(), info=info, password=parsed.password, owned=False, diagnostics=diagnostics)
+        if check:
+            from ._readiness import probe
+
+            diagnostics.readiness_method = "wire"
+            diagnostics.readiness_attempts = 1
+            probe(host=parsed.host, port=parsed.port, user=parsed.user, password=parsed.password, dbname=parsed.dbname, timeout=timeout)
+            diagnostics.mark("ready")
+        return server
+
     # --- connection details -----------------------------------------------------------
 
     def url_for(self, dbname: str | None = None, *, password: bool = True) -> str:
@@ -122,6 +149,39 @@ class Server:
         from ._pgconn import connect
 
         return connect(host=self.host, port=self.port, user=self.user, password=self.password, database=dbname or self.dbname, timeout=timeout)
+
+    # --- templates and clones ------------------------------------------------------------
+
+    def template(
+        self,
+        sql: Any = None,
+        seed: Any = None,
+        *,
+        name: str | None = None,
+        pool: int | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Find or build (once, across processes) the template for these migration files.
+
+        *sql* and *seed* take paths, globs and directories (applied in sorted order;
+        a list keeps its own order) through ``psql -v ON_ERROR_STOP=1``.  Returns a
+        :class:`~minitestdb.Template`; its :meth:`clone` gives a fresh database.
+        *pool* clones are kept ready in the background (0 disables; default 2).
+        """
+        from ._psql import DEFAULT_MIGRATION_TIMEOUT
+        from ._templates import DEFAULT_POOL_SIZE, build_template, target_of
+
+        return build_template(
+            target_of(self), sql=sql, seed=seed, name=name,
+            pool=DEFAULT_POOL_SIZE if pool is None else pool,
+            timeout=DEFAULT_MIGRATION_TIMEOUT if timeout is None else timeout,
+        )
+
+    def prune(self, *, keep_templates: int = 2) -> list[str]:
+        """Drop clones, schemas and half-built templates of dead processes, and old templates."""
+        from ._templates import prune, target_of
+
+        return prune(target_of(self), keep_templates=keep_templates)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

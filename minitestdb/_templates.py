@@ -1,0 +1,532 @@
+"""Templates and clones: a migrated template database built once, a fresh clone per test.
+
+The model (as in Go's pgtestdb): hash the migration files into a fingerprint;
+build the template once across every process under an advisory lock, under a
+temporary name, then rename it and mark it ``IS_TEMPLATE true ALLOW_CONNECTIONS
+false``; give each test ``CREATE DATABASE ... TEMPLATE`` of it.  Admin statements
+go through one long-lived wire-client connection per process and server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Sequence
+from urllib.parse import quote
+
+from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ServerError
+from ._naming import (
+    InputFile,
+    PathLike,
+    clone_name,
+    fingerprint,
+    host_tag,
+    parse_name,
+    resolve_inputs,
+    schema_name,
+    template_name,
+    temp_build_name,
+)
+from ._pgconn import Connection, connect
+from ._psql import DEFAULT_MIGRATION_TIMEOUT, PsqlTarget, apply_files
+from ._redact import MASK, register_secret
+from ._wire import quote_ident, quote_literal, server_version_num
+
+if TYPE_CHECKING:
+    from ._docker import DockerCLI
+
+__all__ = ["Database", "Template", "build_template", "prune"]
+
+#: First key of every advisory lock minitestdb takes ("mtdb"), so it never meets an application's locks.
+LOCK_NAMESPACE = 0x6D746462
+DEFAULT_POOL_SIZE = 2
+ADMIN_TIMEOUT = 60.0
+
+
+class ServerTarget:
+    """What templates need to know about a server: where it is, and how to exec into it."""
+
+    def __init__(self, *, host: str, port: int, user: str, password: str, dbname: str, container_id: str | None = None, docker: DockerCLI | None = None) -> None:
+        self.host, self.port, self.user, self.password, self.dbname = host, port, user, password, dbname
+        self.container_id = container_id
+        self.docker = docker
+        register_secret(password)
+
+    def url_for(self, dbname: str, *, password: bool = True, options: str = "") -> str:
+        secret = quote(self.password, safe="") if password else MASK
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        url = f"postgresql://{quote(self.user, safe='')}:{secret}@{host}:{self.port}/{quote(dbname, safe='')}"
+        return url + (f"?options={quote(options, safe='')}" if options else "")
+
+    def psql_target(self) -> PsqlTarget:
+        return PsqlTarget(host=self.host, port=self.port, user=self.user, password=self.password, container_id=self.container_id, docker=self.docker)
+
+    def key(self) -> tuple[str, int, str, str]:
+        return (self.host, self.port, self.user, self.dbname)
+
+
+class _Admin:
+    """One long-lived admin connection per process and server, shared by threads under a lock."""
+
+    _instances: dict[tuple[str, int, str, str], _Admin] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, target: ServerTarget) -> None:
+        self.target = target
+        self.lock = threading.RLock()
+        self._conn: Connection | None = None
+
+    @classmethod
+    def for_target(cls, target: ServerTarget) -> _Admin:
+        with cls._instances_lock:
+            admin = cls._instances.get(target.key())
+            if admin is None:
+                admin = cls._instances[target.key()] = cls(target)
+            return admin
+
+    def connection(self) -> Connection:
+        if self._conn is None or self._conn.closed:
+            t = self.target
+            self._conn = connect(host=t.host, port=t.port, user=t.user, password=t.password, database=t.dbname, timeout=ADMIN_TIMEOUT, application_name="minitestdb-admin")
+        return self._conn
+
+    def query(self, sql: str) -> list[tuple[str | None, ...]]:
+        with self.lock:
+            try:
+                return self.connection().query(sql).rows
+            except DatabaseConnectionError:
+                # The server restarted or the connection died: the next call reconnects.
+                self.close()
+                raise
+
+    def server_version(self) -> int:
+        with self.lock:
+            return server_version_num(self.connection().parameters.get("server_version", "0"))
+
+    def close(self) -> None:
+        with self.lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _drop_sql(name: str, version: int) -> list[str]:
+    if version >= 130000:
+        return [f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"]
+    return [
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {quote_literal(name)} AND pid <> pg_backend_pid()",
+        f"DROP DATABASE IF EXISTS {quote_ident(name)}",
+    ]
+
+
+def _create_sql(name: str, template: str, version: int) -> str:
+    # FILE_COPY: WAL_LOG (15's default) writes the whole database to WAL, twice as slow on tmpfs.
+    strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
+    return f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template)}{strategy}"
+
+
+# Databases this process created and has not dropped: dropped at exit.
+_LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
+_POOLS: weakref.WeakSet[_ClonePool] = weakref.WeakSet()
+
+
+@atexit.register
+def _cleanup_at_exit() -> None:
+    for pool in list(_POOLS):
+        pool.stop()
+    for database in list(_LIVE):
+        try:
+            database.drop()
+        except MiniTestDBError:
+            pass
+
+
+class Database:
+    """A fresh database (a clone of a template) or schema (the schema mode) for one test.
+
+    ``.url`` is what the code under test connects to; :meth:`drop` removes it
+    (also at exit), :meth:`reset` returns it to its just-created state.
+    """
+
+    def __init__(self, template: Template, name: str, *, schema: str | None = None) -> None:
+        self.template = template
+        self.name = name
+        self.schema = schema
+        self.dropped = False
+        _LIVE.add(self)
+
+    @property
+    def _target(self) -> ServerTarget:
+        return self.template.target
+
+    @property
+    def dbname(self) -> str:
+        """The database to connect to (in the schema mode, the server's own)."""
+        return self._target.dbname if self.schema else self.name
+
+    @property
+    def options(self) -> str:
+        return f"-c search_path={self.schema}" if self.schema else ""
+
+    @property
+    def url(self) -> str:
+        return self._target.url_for(self.dbname, options=self.options)
+
+    @property
+    def redacted_url(self) -> str:
+        return self._target.url_for(self.dbname, password=False, options=self.options)
+
+    @property
+    def host(self) -> str:
+        return self._target.host
+
+    @property
+    def port(self) -> int:
+        return self._target.port
+
+    @property
+    def user(self) -> str:
+        return self._target.user
+
+    @property
+    def password(self) -> str:
+        return self._target.password
+
+    def connect(self, *, timeout: float = 10.0) -> Connection:
+        t = self._target
+        options = {"options": self.options} if self.options else None
+        return connect(host=t.host, port=t.port, user=t.user, password=t.password, database=self.dbname, timeout=timeout, options=options)
+
+    def drop(self) -> None:
+        """Drop the database (terminating its leftover connections) or schema. Idempotent."""
+        if self.dropped:
+            return
+        self.dropped = True
+        _LIVE.discard(self)
+        if self.schema:
+            self.template._admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(self.schema)} CASCADE")
+        else:
+            for sql in _drop_sql(self.name, self.template.server_version):
+                self.template._admin.query(sql)
+
+    close = drop
+
+    def reset(self) -> None:
+        """Return to the just-created state: drop and re-create under the same name."""
+        self.drop()
+        if self.schema:
+            self.template._create_schema(self.schema)
+        else:
+            self.template._admin.query(_create_sql(self.name, self.template.name, self.template.server_version))
+        self.dropped = False
+        _LIVE.add(self)
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.drop()
+
+    def __repr__(self) -> str:
+        return f"<minitestdb.Database {self.redacted_url}{' dropped' if self.dropped else ''}>"
+
+
+class _ClonePool:
+    """A background thread that keeps *size* clones ready, so a test waits for nothing."""
+
+    def __init__(self, template: Template, size: int) -> None:
+        self.template = template
+        self.size = size
+        self.ready: queue.Queue[str] = queue.Queue()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._admin = _Admin(template.target)  # its own connection: the pool must not block the caller's
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"minitestdb-pool-{template.name}", daemon=True)
+        _POOLS.add(self)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                if self.ready.qsize() < self.size:
+                    name = clone_name("pool", self.template.fingerprint)
+                    self._admin.query(_create_sql(name, self.template.name, self.template.server_version))
+                    if self._stopped.is_set():
+                        self._drop(name)
+                        break
+                    self.ready.put(name)
+                    continue
+                self._wake.wait(1.0)
+                self._wake.clear()
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller through take()
+            self.error = exc
+
+    def take(self) -> str | None:
+        try:
+            name = self.ready.get_nowait()
+        except queue.Empty:
+            name = None
+        self._wake.set()
+        return name
+
+    def _drop(self, name: str) -> None:
+        for sql in _drop_sql(name, self.template.server_version):
+            self._admin.query(sql)
+
+    def stop(self) -> None:
+        """Stop the thread and drop the clones nobody took."""
+        self._stopped.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        while True:
+            try:
+                name = self.ready.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                self._drop(name)
+            except MiniTestDBError:
+                pass
+        self._admin.close()
+
+
+class Template:
+    """A migrated template database; :meth:`clone` gives each test its own copy."""
+
+    def __init__(
+        self,
+        target: ServerTarget,
+        *,
+        name: str,
+        fingerprint: str,
+        sql: Sequence[InputFile],
+        seed: Sequence[InputFile],
+        built: bool,
+        server_version: int,
+        pool_size: int,
+        build_seconds: float,
+    ) -> None:
+        self.target = target
+        self.name = name
+        self.fingerprint = fingerprint
+        self.sql = list(sql)
+        self.seed = list(seed)
+        #: True when this process built the template, False when it found it.
+        self.built = built
+        self.server_version = server_version
+        self.pool_size = pool_size
+        self.build_seconds = build_seconds
+        self._admin = _Admin.for_target(target)
+        self._pool: _ClonePool | None = None
+        self._pool_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<minitestdb.Template {self.name} on {self.target.host}:{self.target.port}>"
+
+    def start_pool(self) -> None:
+        """Start filling the pool in the background (a no-op with ``pool=0`` or when running)."""
+        if self.pool_size <= 0:
+            return
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = _ClonePool(self, self.pool_size)
+
+    def _pooled(self) -> str | None:
+        if self.pool_size <= 0:
+            return None
+        self.start_pool()
+        pool = self._pool
+        if pool is None:
+            return None
+        if pool.error is not None:
+            error, pool.error = pool.error, None
+            with self._pool_lock:
+                self._pool = None
+            raise error
+        return pool.take()
+
+    def clone(self, name: str | None = None) -> Database:
+        """A new database copied from the template; *name* (say, the test's id) labels it.
+
+        Served from the pool when one is ready, else created now.
+        """
+        pooled = self._pooled()
+        if pooled is not None:
+            return Database(self, pooled)
+        db_name = clone_name(name, self.fingerprint)
+        self._admin.query(_create_sql(db_name, self.name, self.server_version))
+        return Database(self, db_name)
+
+    def keep_clone(self, name: str | None = None) -> Database:
+        """A clone with no owner process (for the CLI): kept until dropped, never pruned as orphaned."""
+        db_name = clone_name(name, self.fingerprint, pid=0)
+        self._admin.query(_create_sql(db_name, self.name, self.server_version))
+        database = Database(self, db_name)
+        _LIVE.discard(database)
+        return database
+
+    def _create_schema(self, schema: str) -> None:
+        self._admin.query(f"CREATE SCHEMA {quote_ident(schema)}")
+        try:
+            files = self.sql + self.seed
+            apply_files(self.target.psql_target(), self.target.dbname, files, options=f"-c search_path={schema}")
+        except BaseException:
+            self._admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+            raise
+
+    def schema(self, name: str | None = None) -> Database:
+        """A fresh schema ``test_<id>`` in the server's database, migrated; its URL sets search_path.
+
+        For servers where creating databases is not allowed or too slow.  The
+        migrations are applied to each schema (no copy is possible), so they must
+        not name a schema of their own.
+        """
+        schema = schema_name(name)
+        self._create_schema(schema)
+        return Database(self, schema, schema=schema)
+
+    def close(self) -> None:
+        """Stop the pool and drop its unused clones (also done at exit)."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.stop()
+                self._pool = None
+
+
+def build_template(
+    target: ServerTarget,
+    *,
+    sql: PathLike | Sequence[PathLike] | None = None,
+    seed: PathLike | Sequence[PathLike] | None = None,
+    name: str | None = None,
+    pool: int = DEFAULT_POOL_SIZE,
+    timeout: float = DEFAULT_MIGRATION_TIMEOUT,
+) -> Template:
+    """Find the template for these inputs, or build it exactly once across processes."""
+    if pool < 0:
+        raise ConfigurationError(f"The pool size must be 0 (off) or more, not {pool}.")
+    sql_files = resolve_inputs(sql)
+    seed_files = resolve_inputs(seed)
+    admin = _Admin.for_target(target)
+    version = admin.server_version()
+    fp = fingerprint(sql=sql_files, seed=seed_files, server_version=version, role=target.user)
+    tpl = template_name(name, fp)
+    began = time.monotonic()
+
+    def make(built: bool) -> Template:
+        template = Template(target, name=tpl, fingerprint=fp, sql=sql_files, seed=seed_files, built=built, server_version=version, pool_size=pool, build_seconds=time.monotonic() - began)
+        template.start_pool()
+        return template
+
+    exists = f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(tpl)}"
+    if admin.query(exists):
+        return make(False)
+    # Advisory locks belong to the session: hold the admin lock so no other thread
+    # of this process runs statements in between on the same connection.
+    lock_key = int(fp[:8], 16) - 2**31
+    with admin.lock:
+        admin.query(f"SELECT pg_advisory_lock({LOCK_NAMESPACE}, {lock_key})")
+        try:
+            if admin.query(exists):
+                return make(False)
+            _build(admin, target, tpl, fp, sql_files + seed_files, version, timeout)
+            return make(True)
+        finally:
+            try:
+                admin.query(f"SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {lock_key})")
+            except DatabaseConnectionError:
+                pass  # a lost session has released its locks already
+
+
+def _build(admin: _Admin, target: ServerTarget, tpl: str, fp: str, files: Sequence[InputFile], version: int, timeout: float) -> None:
+    temp = temp_build_name(fp)
+    admin.query(f"CREATE DATABASE {quote_ident(temp)}")
+    try:
+        apply_files(target.psql_target(), temp, files, timeout=timeout)
+        # psql has exited, but make sure no session is left before the rename.
+        admin.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {quote_literal(temp)} AND pid <> pg_backend_pid()")
+        admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
+    except BaseException:
+        for sql in _drop_sql(temp, version):
+            try:
+                admin.query(sql)
+            except MiniTestDBError:
+                pass
+        raise
+    admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+    admin.query(f"COMMENT ON DATABASE {quote_ident(tpl)} IS {quote_literal(f'minitestdb template built={int(time.time())}')}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # no owner process: kept on purpose
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prune(target: ServerTarget, *, keep_templates: int = 2) -> list[str]:
+    """Drop what dead processes left: clones, half-built templates and schemas whose owner
+    (on this host) is gone and that nobody is connected to, and all but the newest
+    *keep_templates* templates of each name.  Never drops a database in use.
+    Returns what it dropped.
+    """
+    admin = _Admin.for_target(target)
+    version = admin.server_version()
+    me = host_tag()
+    rows = admin.query(
+        "SELECT d.datname, coalesce(shobj_description(d.oid, 'pg_database'), ''), "
+        "(SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) "
+        "FROM pg_database d WHERE d.datname LIKE 'mtdb\\_%' ORDER BY d.oid"
+    )
+    dropped: list[str] = []
+    templates: dict[str, list[tuple[int, str]]] = {}
+    for datname, comment, backends in rows:
+        assert datname is not None
+        parsed = parse_name(datname)
+        if parsed is None:
+            continue
+        if parsed.kind == "template":
+            built = int(comment.rsplit("built=", 1)[1]) if comment and "built=" in comment else 0
+            group = datname[: -25] if len(datname) > 25 else datname
+            templates.setdefault(group, []).append((built, datname))
+            continue
+        if parsed.host != me or _pid_alive(parsed.pid) or backends != "0":
+            continue
+        for sql in _drop_sql(datname, version):
+            admin.query(sql)
+        dropped.append(datname)
+    for group in templates.values():
+        group.sort()
+        for _built, datname in group[: max(0, len(group) - keep_templates)]:
+            in_use = admin.query(f"SELECT count(*) FROM pg_stat_activity WHERE datname = {quote_literal(datname)}")
+            if in_use and in_use[0][0] != "0":
+                continue
+            admin.query(f"ALTER DATABASE {quote_ident(datname)} WITH IS_TEMPLATE false")
+            admin.query(f"DROP DATABASE IF EXISTS {quote_ident(datname)}")
+            dropped.append(datname)
+    for (nspname,) in admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'"):
+        assert nspname is not None
+        parsed = parse_name(nspname)
+        if parsed is None or parsed.kind != "schema" or parsed.host != me or _pid_alive(parsed.pid):
+            continue
+        admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
+        dropped.append(nspname)
+    return dropped
+
+
+def target_of(server: Any) -> ServerTarget:
+    """The ServerTarget of a :class:`~minitestdb.Server`."""
+    return ServerTarget(
+        host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.dbname,
+        container_id=getattr(server, "container_id", None) or None, docker=getattr(server, "_docker", None),
+    )

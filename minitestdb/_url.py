@@ -1,0 +1,53 @@
+"""Parsing ``postgresql://`` URLs (TEST_DATABASE_URL): pure, with redacted errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ._errors import ConfigurationError
+from ._redact import redact, register_secret
+
+__all__ = ["DatabaseURL", "parse_database_url"]
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    options: str = ""
+
+    def __repr__(self) -> str:
+        return f"DatabaseURL(host={self.host!r}, port={self.port}, user={self.user!r}, dbname={self.dbname!r})"
+
+
+def parse_database_url(url: str) -> DatabaseURL:
+    """Split a ``postgresql://user:password@host:port/dbname`` URL; raise ConfigurationError if malformed.
+
+    >>> parse_database_url("postgres://u:p%40ss@127.0.0.1:6543/app").password
+    'p@ss'
+    """
+    text = url.strip()
+    shown = redact(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"The database URL {shown!r} is malformed ({redact(str(exc))}): use postgresql://USER:PASSWORD@HOST:PORT/DBNAME.") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigurationError(f"The database URL {shown!r} does not start with postgresql://: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME.")
+    password = unquote(parts.password or "")
+    if password:
+        register_secret(password)
+    query = parse_qs(parts.query)
+    host = unquote(parts.hostname or "") or (query.get("host", [""])[0])
+    if not host:
+        raise ConfigurationError(f"The database URL {shown!r} names no host: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME.")
+    if host.startswith("/"):
+        raise ConfigurationError(f"The database URL {shown!r} names a Unix socket; minitestdb connects over TCP: give a host name or address.")
+    user = unquote(parts.username or "") or "postgres"
+    dbname = unquote(parts.path.lstrip("/")) or user
+    return DatabaseURL(host=host, port=port or 5432, user=user, password=password, dbname=dbname, options=query.get("options", [""])[0])

@@ -1,0 +1,287 @@
+"""Templates and clones against a real server: build once, clone fast, leave nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+import uuid
+from unittest import mock
+
+import minitestdb
+from minitestdb._naming import clone_name
+from tests.integration.support import ROOT_ENV, require_docker
+
+SERVER: minitestdb.Server
+
+
+def setUpModule() -> None:
+    global SERVER
+    require_docker()
+    SERVER = minitestdb.start()
+
+
+def tearDownModule() -> None:
+    SERVER.close()
+
+
+def databases() -> set[str]:
+    with SERVER.connect() as conn:
+        return {row[0] for row in conn.query("select datname from pg_database").rows if row[0]}
+
+
+def migrations(tmp: str, files: dict[str, str]) -> str:
+    path = os.path.join(tmp, "migrations")
+    os.makedirs(path, exist_ok=True)
+    for name, body in files.items():
+        with open(os.path.join(path, name), "w") as fh:
+            fh.write(textwrap.dedent(body))
+    return path
+
+
+SCHEMA = {
+    "001_users.sql": """
+        create table users (id serial primary key, email text not null unique);
+        create index users_lower_email on users (lower(email));
+    """,
+    "002_posts.sql": """
+        create table posts (id serial primary key, user_id int references users, body text);
+        insert into users (email) values ('a@example.com'), ('ü@example.com');
+    """,
+}
+
+
+def run_workers(script: str, count: int, extra_env: dict[str, str] | None = None) -> list[dict[str, object]]:
+    env = ROOT_ENV()
+    env["SERVER_URL"] = SERVER.url
+    env.update(extra_env or {})
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(count)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            raise AssertionError(f"worker failed ({proc.returncode}): {err}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+class TemplateBuildTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = tempfile.mkdtemp(prefix="minitestdb-tpl-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        # A marker makes this test's fingerprint its own.
+        self.files = dict(SCHEMA, **{"000_marker.sql": f"-- {uuid.uuid4()}\nselect 1;\n"})
+
+    def test_identical_inputs_build_once_across_8_processes(self) -> None:
+        path = migrations(self.tmp, self.files)
+        before = databases()
+        script = textwrap.dedent(f"""
+            import json, os, minitestdb
+            server = minitestdb.Server.from_url(os.environ["SERVER_URL"])
+            tpl = server.template(sql={path!r}, name="race", pool=0)
+            print(json.dumps({{"name": tpl.name, "built": tpl.built}}))
+        """)
+        results = run_workers(script, 8)
+        names = {r["name"] for r in results}
+        self.assertEqual(len(names), 1, names)
+        self.assertEqual(sum(1 for r in results if r["built"]), 1, results)
+        after = databases()
+        self.assertEqual(after - before, names)
+        self.assertFalse([d for d in after if d.startswith("mtdb_tmp_")])
+
+    def test_changed_file_gives_a_new_template_and_same_inputs_the_same(self) -> None:
+        path = migrations(self.tmp, self.files)
+        first = SERVER.template(sql=path, pool=0)
+        self.assertTrue(first.built)
+        again = SERVER.template(sql=os.path.join(path, "*.sql"), pool=0)
+        self.assertEqual(again.name, first.name)
+        self.assertFalse(again.built)
+        with open(os.path.join(path, "002_posts.sql"), "a") as fh:
+            fh.write("alter table posts add column title text;\n")
+        changed = SERVER.template(sql=path, pool=0)
+        self.assertNotEqual(changed.name, first.name)
+        self.assertTrue(changed.built)
+        with changed.clone() as db, db.connect() as conn:
+            self.assertIn(("title",), conn.query("select column_name from information_schema.columns where table_name = 'posts'").rows)
+
+    def test_broken_migration_names_file_and_line_leaves_nothing_then_builds_after_fix(self) -> None:
+        files = dict(self.files, **{"003_broken.sql": "create table ok_table (id int);\n\ninsert into no_such_table values (1);\n"})
+        path = migrations(self.tmp, files)
+        before = databases()
+        with self.assertRaises(minitestdb.MigrationError) as ctx:
+            SERVER.template(sql=path, pool=0)
+        err = ctx.exception
+        self.assertIn("003_broken.sql:3", str(err))
+        self.assertIn('relation "no_such_table" does not exist', str(err))
+        self.assertEqual(err.line, 3)
+        self.assertTrue(err.file.endswith("003_broken.sql"))
+        self.assertNotIn("\n", str(err))
+        self.assertEqual(databases(), before, "a failed build leaves no database")
+        with open(os.path.join(path, "003_broken.sql"), "w") as fh:
+            fh.write("create table ok_table (id int);\n\ninsert into ok_table values (1);\n")
+        fixed = SERVER.template(sql=path, pool=0)
+        self.assertTrue(fixed.built)
+
+    def test_container_psql_when_the_host_has_none(self) -> None:
+        files = dict(self.files, **{"003_broken.sql": "select 1;\nselect * from nowhere;\n"})
+        path = migrations(self.tmp, files)
+        with mock.patch("shutil.which", lambda name: None):
+            with self.assertRaises(minitestdb.MigrationError) as ctx:
+                SERVER.template(sql=path, pool=0)
+            self.assertIn("003_broken.sql:2", str(ctx.exception))
+            os.remove(os.path.join(path, "003_broken.sql"))
+            tpl = SERVER.template(sql=path, pool=0)
+        with tpl.clone() as db, db.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+
+    def test_seed_and_list_order(self) -> None:
+        path = migrations(self.tmp, self.files)
+        seed = os.path.join(self.tmp, "seed.sql")
+        with open(seed, "w") as fh:
+            fh.write("insert into users (email) values ('seeded@example.com');\n")
+        tpl = SERVER.template(sql=[os.path.join(path, "001_users.sql"), os.path.join(path, "002_posts.sql")], seed=seed, pool=0)
+        with tpl.clone() as db, db.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from users").rows, [("3",)])
+
+
+class CloneTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.mkdtemp(prefix="minitestdb-clone-")
+        cls.template = SERVER.template(sql=migrations(cls.tmp, SCHEMA), name="clones", pool=0)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        shutil.rmtree(cls.tmp, True)
+
+    def test_200_clones_and_drops_leave_the_database_list_as_it_was(self) -> None:
+        before = databases()
+        for i in range(200):
+            db = self.template.clone(f"loop {i}")
+            if i % 50 == 0:
+                with db.connect() as conn:
+                    self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+            db.drop()
+        self.assertEqual(databases(), before)
+
+    def test_clones_are_isolated(self) -> None:
+        with self.template.clone("a") as a, self.template.clone("b") as b:
+            self.assertNotEqual(a.name, b.name)
+            with a.connect() as conn:
+                conn.query("insert into users (email) values ('only-in-a@example.com')")
+            with b.connect() as conn:
+                self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+
+    def test_clone_names_never_collide_across_8_processes(self) -> None:
+        script = textwrap.dedent("""
+            import json, os, minitestdb
+            from minitestdb._naming import clone_name
+            server = minitestdb.Server.from_url(os.environ["SERVER_URL"])
+            tpl = server.template(sql=os.environ["MIGRATIONS"], name="clones", pool=0)
+            made = [tpl.clone("same label") for _ in range(5)]
+            names = [d.name for d in made] + [clone_name("same label", tpl.fingerprint) for _ in range(2000)]
+            for d in made:
+                d.drop()
+            print(json.dumps({"names": names}))
+        """)
+        results = run_workers(script, 8, {"MIGRATIONS": os.path.join(self.tmp, "migrations")})
+        names = [n for r in results for n in r["names"]]  # type: ignore[union-attr]
+        self.assertEqual(len(names), 8 * 2005)
+        self.assertEqual(len(set(names)), len(names))
+        self.assertTrue(all(len(n.encode()) <= 63 for n in names))
+
+    def test_a_leaked_connection_does_not_break_the_next_test(self) -> None:
+        db = self.template.clone("leaky")
+        leaked = db.connect()
+        leaked.query("begin; insert into users (email) values ('leak@example.com')")
+        began = time.monotonic()
+        db.drop()
+        self.assertLess(time.monotonic() - began, 2.0, "drop must not wait for the leaked session")
+        began = time.monotonic()
+        with self.template.clone("next") as nxt, nxt.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+        self.assertLess(time.monotonic() - began, 2.0)
+        with self.assertRaises(minitestdb.MiniTestDBError):
+            leaked.query("select 1")
+        leaked.close()
+
+    def test_template_refuses_connections(self) -> None:
+        with self.assertRaises(minitestdb.ServerError) as ctx, SERVER.connect(self.template.name):
+            pass
+        self.assertIn(ctx.exception.sqlstate, ("55000", "3D000"))
+
+    def test_pool_serves_ready_clones_and_drops_the_rest(self) -> None:
+        before = databases()
+        pooled = SERVER.template(sql=os.path.join(self.tmp, "migrations"), name="clones", pool=3)
+        deadline = time.monotonic() + 10
+        while len(databases() - before) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        began = time.monotonic()
+        db = pooled.clone()
+        self.assertLess(time.monotonic() - began, 0.01, "a pooled clone is handed over, not created")
+        with db.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+        db.drop()
+        pooled.close()
+        self.assertEqual(databases(), before)
+
+    def test_reset_returns_to_the_cloned_state(self) -> None:
+        with self.template.clone("reset") as db:
+            with db.connect() as conn:
+                conn.query("delete from posts; delete from users")
+            name = db.name
+            db.reset()
+            self.assertEqual(db.name, name)
+            with db.connect() as conn:
+                self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+
+    def test_schema_mode(self) -> None:
+        with self.template.schema("schema test") as db:
+            self.assertTrue(db.name.startswith("test_schema_test_"))
+            self.assertIn("search_path", db.url)
+            with db.connect() as conn:
+                self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+                self.assertEqual(conn.query("select current_schema()").rows, [(db.schema,)])
+            db.reset()
+            with db.connect() as conn:
+                self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+        with SERVER.connect() as conn:
+            self.assertEqual(conn.query(f"select count(*) from pg_namespace where nspname = '{db.schema}'").rows, [("0",)])
+
+    def test_prune_drops_only_what_dead_owners_left_unused(self) -> None:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+        dead_pid = int(dead.stdout)
+        orphan = clone_name("orphan", self.template.fingerprint, pid=dead_pid)
+        busy_orphan = clone_name("busy", self.template.fingerprint, pid=dead_pid)
+        with SERVER.connect() as conn:
+            for name in (orphan, busy_orphan):
+                conn.query(f'create database "{name}" template "{self.template.name}"')
+        mine = self.template.clone("mine")
+        busy = SERVER.connect(busy_orphan)
+        try:
+            dropped = SERVER.prune()
+            self.assertIn(orphan, dropped)
+            self.assertNotIn(busy_orphan, dropped)
+            self.assertNotIn(mine.name, dropped)
+            self.assertNotIn(self.template.name, dropped)
+            names = databases()
+            self.assertNotIn(orphan, names)
+            self.assertIn(busy_orphan, names)
+            self.assertIn(mine.name, names)
+        finally:
+            busy.close()
+            mine.drop()
+        self.assertIn(busy_orphan, SERVER.prune())
+
+
+if __name__ == "__main__":
+    unittest.main()
