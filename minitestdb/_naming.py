@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -35,8 +36,8 @@ __all__ = [
     "resolve_inputs",
     "schema_name",
     "slug",
-    "template_name",
     "temp_build_name",
+    "template_name",
 ]
 
 #: Bumped when the way templates are built changes, so old templates are not reused.
@@ -158,15 +159,13 @@ def temp_build_name(fp: str, pid: int | None = None) -> str:
     return f"{TEMP_PREFIX}{fp[:16]}_{host_tag()}{_base36(os.getpid() if pid is None else pid)}_{secrets.token_hex(3)}"
 
 
+_counter = itertools.count(1)
 _counter_lock = threading.Lock()
-_counter = 0
 
 
 def _next_counter() -> int:
-    global _counter
     with _counter_lock:
-        _counter += 1
-        return _counter
+        return next(_counter)
 
 
 def clone_name(label: str | None, fp: str, *, pid: int | None = None, host: str | None = None) -> str:

@@ -15,10 +15,10 @@ import queue
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 from urllib.parse import quote
 
-from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ServerError
+from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError
 from ._naming import (
     InputFile,
     PathLike,
@@ -28,8 +28,8 @@ from ._naming import (
     parse_name,
     resolve_inputs,
     schema_name,
-    template_name,
     temp_build_name,
+    template_name,
 )
 from ._pgconn import Connection, connect
 from ._psql import DEFAULT_MIGRATION_TIMEOUT, PsqlTarget, apply_files
@@ -72,7 +72,7 @@ class ServerTarget:
 class _Admin:
     """One long-lived admin connection per process and server, shared by threads under a lock."""
 
-    _instances: dict[tuple[str, int, str, str], _Admin] = {}
+    _instances: ClassVar[dict[tuple[str, int, str, str], _Admin]] = {}
     _instances_lock = threading.Lock()
 
     def __init__(self, target: ServerTarget) -> None:
@@ -434,7 +434,7 @@ def build_template(
         try:
             if admin.query(exists):
                 return make(False)
-            _build(admin, target, tpl, fp, sql_files + seed_files, version, timeout)
+            _build(admin, target, tpl=tpl, fp=fp, files=sql_files + seed_files, version=version, timeout=timeout)
             return make(True)
         finally:
             try:
@@ -443,7 +443,7 @@ def build_template(
                 pass  # a lost session has released its locks already
 
 
-def _build(admin: _Admin, target: ServerTarget, tpl: str, fp: str, files: Sequence[InputFile], version: int, timeout: float) -> None:
+def _build(admin: _Admin, target: ServerTarget, *, tpl: str, fp: str, files: Sequence[InputFile], version: int, timeout: float) -> None:
     temp = temp_build_name(fp)
     admin.query(f"CREATE DATABASE {quote_ident(temp)}")
     try:
@@ -491,23 +491,21 @@ def prune(target: ServerTarget, *, keep_templates: int = 2) -> list[str]:
     dropped: list[str] = []
     templates: dict[str, list[tuple[int, str]]] = {}
     for datname, comment, backends in rows:
-        assert datname is not None
-        parsed = parse_name(datname)
-        if parsed is None:
+        parsed = parse_name(datname or "")
+        if datname is None or parsed is None:
             continue
         if parsed.kind == "template":
             built = int(comment.rsplit("built=", 1)[1]) if comment and "built=" in comment else 0
-            group = datname[: -25] if len(datname) > 25 else datname
-            templates.setdefault(group, []).append((built, datname))
+            templates.setdefault(datname[:-25], []).append((built, datname))
             continue
         if parsed.host != me or _pid_alive(parsed.pid) or backends != "0":
             continue
         for sql in _drop_sql(datname, version):
             admin.query(sql)
         dropped.append(datname)
-    for group in templates.values():
-        group.sort()
-        for _built, datname in group[: max(0, len(group) - keep_templates)]:
+    for builds in templates.values():
+        builds.sort()
+        for _built, datname in builds[: max(0, len(builds) - keep_templates)]:
             in_use = admin.query(f"SELECT count(*) FROM pg_stat_activity WHERE datname = {quote_literal(datname)}")
             if in_use and in_use[0][0] != "0":
                 continue
@@ -515,9 +513,8 @@ def prune(target: ServerTarget, *, keep_templates: int = 2) -> list[str]:
             admin.query(f"DROP DATABASE IF EXISTS {quote_ident(datname)}")
             dropped.append(datname)
     for (nspname,) in admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'"):
-        assert nspname is not None
-        parsed = parse_name(nspname)
-        if parsed is None or parsed.kind != "schema" or parsed.host != me or _pid_alive(parsed.pid):
+        parsed = parse_name(nspname or "")
+        if nspname is None or parsed is None or parsed.kind != "schema" or parsed.host != me or _pid_alive(parsed.pid):
             continue
         admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
         dropped.append(nspname)
