@@ -20,9 +20,12 @@ from typing import Sequence
 
 from ._container import ContainerInfo, shared_container_name
 from ._docker import DockerCLI
-from ._errors import DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._naming import parse_name
 from ._redact import redact
-from ._server import DEFAULT_STARTUP_TIMEOUT, attach, down, find_servers, resolve_image, up
+from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, resolve_image, up
+from ._templates import ServerTarget, Template, drop_database, target_of
+from ._url import parse_database_url
 
 __all__ = ["main"]
 
@@ -145,6 +148,58 @@ def cmd_psql(args: argparse.Namespace) -> int:
     return subprocess.call(argv, env=env)
 
 
+def _template_server(args: argparse.Namespace) -> Server:
+    """TEST_DATABASE_URL's server when set, else the shared server (started if needed)."""
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if url:
+        return Server.from_url(url)
+    return up(args.server, progress=_say)
+
+
+def _template(args: argparse.Namespace) -> Template:
+    server = _template_server(args)
+    template: Template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
+    _say(f"template {template.name} {'built' if template.built else 'found'} in {template.build_seconds:.2f} s")
+    return template
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    print(_template(args).name)
+    return 0
+
+
+def cmd_clone(args: argparse.Namespace) -> int:
+    database = _template(args).keep_clone(args.label)
+    _say(f"clone {database.name} is kept until `python -m {PROG} drop {database.name}`")
+    print(database.url)
+    return 0
+
+
+def cmd_drop(args: argparse.Namespace) -> int:
+    target = args.database
+    name = parse_database_url(target).dbname if "://" in target else target
+    parsed = parse_name(name)
+    if parsed is None or parsed.kind not in ("clone", "temp"):
+        raise ConfigurationError(f"{name!r} is not a database minitestdb cloned; minitestdb drops only its own clones.")
+    if "://" in target:
+        # Connect to the server's maintenance database: a database cannot drop itself.
+        url = parse_database_url(target)
+        admin = ServerTarget(host=url.host, port=url.port, user=url.user, password=url.password, dbname="postgres")
+    else:
+        admin = target_of(_template_server(args))
+    drop_database(admin, name)
+    _say(f"dropped {name}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    dropped = _template_server(args).prune(keep_templates=args.keep)
+    for name in dropped:
+        print(name)
+    _say(f"pruned {len(dropped)} database(s) and schema(s)")
+    return 0
+
+
 def _check(ok: bool, label: str, good: str, problem: str) -> bool:
     status = "ok" if ok else "problem"
     print(f"{status:<8} {label}: {redact(good if ok else problem)}")
@@ -235,6 +290,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="default")
     p.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql, after --")
     p.set_defaults(func=cmd_psql)
+
+    def template_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+        p.add_argument("--sql", nargs="+", action="extend", required=required, metavar="PATH", help="migration files, globs or directories, in order")
+        p.add_argument("--seed", nargs="+", action="extend", metavar="PATH", help="seed files applied after the migrations")
+        p.add_argument("--label", help="a name for the template / clone (shown in its database name)")
+        p.add_argument("--server", default="default", help="shared server to use when TEST_DATABASE_URL is not set (default: %(default)s)")
+
+    p = sub.add_parser("template", help="build (or find) the template for migration files and print its name")
+    template_options(p)
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("clone", help="print the URL of a fresh clone of the template (kept until `drop`)")
+    template_options(p)
+    p.set_defaults(func=cmd_clone)
+
+    p = sub.add_parser("drop", help="drop a clone, by URL or name")
+    p.add_argument("database", metavar="URL_OR_NAME")
+    p.add_argument("--server", default="default", help="shared server holding it, when a name is given (default: %(default)s)")
+    p.set_defaults(func=cmd_drop)
+
+    p = sub.add_parser("prune", help="drop clones and schemas of dead processes, and all but the newest templates")
+    p.add_argument("--keep", type=int, default=2, help="templates to keep per name (default: %(default)s)")
+    p.add_argument("--server", default="default", help="shared server to prune when TEST_DATABASE_URL is not set (default: %(default)s)")
+    p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser("doctor", help="check what minitestdb needs, with the fix for each problem")
     p.add_argument("--image", help="image to check (default: $MINITESTDB_IMAGE, else the pinned postgres tag)")

@@ -39,7 +39,7 @@ from ._wire import quote_ident, quote_literal, server_version_num
 if TYPE_CHECKING:
     from ._docker import DockerCLI
 
-__all__ = ["Database", "Template", "build_template", "prune"]
+__all__ = ["Database", "ServerTarget", "Template", "build_template", "drop_database", "prune", "target_of"]
 
 #: First key of every advisory lock minitestdb takes ("mtdb"), so it never meets an application's locks.
 LOCK_NAMESPACE = 0x6D746462
@@ -460,6 +460,13 @@ def _build(admin: _Admin, target: ServerTarget, *, tpl: str, fp: str, files: Seq
         raise
     admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
     admin.query(f"COMMENT ON DATABASE {quote_ident(tpl)} IS {quote_literal(f'minitestdb template built={int(time.time())}')}")
+
+
+def drop_database(target: ServerTarget, name: str) -> None:
+    """Drop the database *name*, terminating its sessions (for ``minitestdb drop``)."""
+    admin = _Admin.for_target(target)
+    for sql in _drop_sql(name, admin.server_version()):
+        admin.query(sql)
 
 
 def _pid_alive(pid: int) -> bool:
