@@ -30,7 +30,7 @@ from ._errors import (
     ServerError,
 )
 from ._psql import MigrationError
-from ._server import Server, attach, down, find_servers, start, up
+from ._server import Server, attach, down, find_servers, server_from_env, start, up
 from ._templates import Database, Template
 
 __version__ = "0.1.0"
@@ -63,6 +63,7 @@ __all__ = [
     "attach",
     "down",
     "find_servers",
+    "server_from_env",
     "start",
     "up",
 ]

@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from ._docker import DockerCLI
 from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
 from ._naming import parse_name
 from ._redact import redact
-from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, resolve_image, up
+from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, resolve_image, server_from_env, up
 from ._templates import ServerTarget, Template, drop_database, target_of
 from ._url import parse_database_url
 
@@ -200,6 +201,66 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: clean up as for Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise ConfigurationError("run needs a command after --, e.g. `python -m minitestdb run --sql migrations -- python -m unittest`.")
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    database = None
+    try:
+        server = server_from_env(name=args.server, progress=_say)
+        template: Template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
+        database = template.clone(args.label or "run")
+        _say(f"database {database.name} ready; running {' '.join(shlex.quote(part) for part in command)}")
+        env = dict(os.environ)
+        env.update({
+            "TEST_DATABASE_URL": database.url,
+            "DATABASE_URL": database.url,
+            "PGHOST": database.host,
+            "PGPORT": str(database.port),
+            "PGUSER": database.user,
+            "PGPASSWORD": database.password,
+            "PGDATABASE": database.dbname,
+        })
+        try:
+            child = subprocess.Popen(command, env=env)
+        except OSError as exc:
+            _say(f"cannot run {command[0]!r}: {exc.strerror}")
+            return 127
+        try:
+            return child.wait()
+        except (KeyboardInterrupt, _Terminated):
+            # The child got the same Ctrl-C (same process group); give it time to exit.
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            return 130
+    except (KeyboardInterrupt, _Terminated):
+        _say("interrupted")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if database is not None:
+            if args.keep:
+                _say(f"kept {database.name}; drop it with `python -m {PROG} drop {database.name}`")
+                database.keep()
+            else:
+                database.drop()
+
+
 def _check(ok: bool, label: str, good: str, problem: str) -> bool:
     status = "ok" if ok else "problem"
     print(f"{status:<8} {label}: {redact(good if ok else problem)}")
@@ -304,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("clone", help="print the URL of a fresh clone of the template (kept until `drop`)")
     template_options(p)
     p.set_defaults(func=cmd_clone)
+
+    p = sub.add_parser("run", help="run a command with a fresh database in TEST_DATABASE_URL, DATABASE_URL and PG*")
+    template_options(p, required=False)
+    p.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("drop", help="drop a clone, by URL or name")
     p.add_argument("database", metavar="URL_OR_NAME")

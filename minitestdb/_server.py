@@ -45,7 +45,7 @@ from ._errors import (
 from ._readiness import READINESS_METHODS, wait_until_ready
 from ._redact import MASK, register_secret
 
-__all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "resolve_image", "start", "up"]
+__all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "resolve_image", "server_from_env", "start", "up"]
 
 DEFAULT_STARTUP_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
@@ -594,3 +594,22 @@ def down(name: str | None = "default", *, all_servers: bool = False, docker: str
         _remove_container(cli, container_id, diagnostics, raise_errors=True, name=container_name)
         removed.append(container_name)
     return removed
+
+
+def server_from_env(*, private: bool = False, name: str = "default", **options: Any) -> Server:
+    """The server tests should use, from one place.
+
+    ``TEST_DATABASE_URL`` set and non-empty: that server, no container (a
+    malformed or unreachable URL is a clear error without the password).
+    Otherwise the shared server *name* (started, or reused across processes),
+    or with *private* a server for this process alone, removed at exit.
+    *options* go to :func:`up` or :func:`start`.
+    """
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if url:
+        return Server.from_url(url)
+    if private:
+        options.pop("progress", None)  # start() prints nothing while it works
+        return start(**options)
+    return up(name, **options)
+

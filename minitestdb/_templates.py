@@ -215,6 +215,10 @@ class Database:
 
     close = drop
 
+    def keep(self) -> None:
+        """Keep the database after this process exits (it is not dropped at exit)."""
+        _LIVE.discard(self)
+
     def reset(self) -> None:
         """Return to the just-created state: drop and re-create under the same name."""
         self.drop()

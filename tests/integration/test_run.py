@@ -1,0 +1,108 @@
+"""`python -m minitestdb run -- CMD`: variables, exit code, and cleanup even on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import minitestdb
+from tests.integration.support import ROOT_ENV, require_docker
+
+SERVER: minitestdb.Server
+CHILD = """
+import json, os, sys, time
+keys = ["TEST_DATABASE_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"]
+print(json.dumps({k: os.environ.get(k) for k in keys}), flush=True)
+if sys.argv[1] == "sleep":
+    time.sleep(60)
+sys.exit(int(sys.argv[1]) if sys.argv[1].isdigit() else 0)
+"""
+
+
+def setUpModule() -> None:
+    global SERVER
+    require_docker()
+    SERVER = minitestdb.start()
+
+
+def tearDownModule() -> None:
+    SERVER.close()
+
+
+def databases() -> set[str]:
+    """Every database but the templates (which are meant to stay, to be found by later runs)."""
+    with SERVER.connect() as conn:
+        return {row[0] for row in conn.query("select datname from pg_database where not datistemplate").rows if row[0]}
+
+
+class RunTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.env = ROOT_ENV()
+        # TEST_DATABASE_URL points run at this module's private server.
+        self.env["TEST_DATABASE_URL"] = SERVER.url
+        self.migrations = tempfile.mkdtemp(prefix="minitestdb-run-")
+        with open(os.path.join(self.migrations, "001.sql"), "w") as fh:
+            fh.write("create table things (id int); insert into things values (1), (2), (3);\n")
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "minitestdb", "run", *args], capture_output=True, text=True, env=self.env, timeout=120, check=False)
+
+    def test_variables_exit_code_and_cleanup(self) -> None:
+        before = databases()
+        proc = self.run_cli("--sql", self.migrations, "--", sys.executable, "-c", CHILD, "3")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        seen = json.loads(proc.stdout.strip().splitlines()[0])
+        self.assertEqual(seen["TEST_DATABASE_URL"], seen["DATABASE_URL"])
+        self.assertEqual((seen["PGHOST"], seen["PGPORT"], seen["PGUSER"]), (SERVER.host, str(SERVER.port), SERVER.user))
+        self.assertEqual(seen["PGPASSWORD"], SERVER.password)
+        self.assertTrue(seen["PGDATABASE"].startswith("mtdb_"))
+        self.assertTrue(seen["DATABASE_URL"].endswith("/" + seen["PGDATABASE"]))
+        self.assertNotIn(SERVER.password, proc.stderr)
+        self.assertEqual(databases() - before, set(), "the clone is dropped after the command")
+
+    def test_the_database_is_migrated(self) -> None:
+        proc = self.run_cli("--sql", self.migrations, "--", "psql", "-Atc", "select count(*) from things")
+        self.assertEqual((proc.returncode, proc.stdout.strip()), (0, "3"), proc.stderr)
+
+    def test_keep(self) -> None:
+        proc = self.run_cli("--keep", "--", sys.executable, "-c", CHILD, "0")
+        name = json.loads(proc.stdout.strip().splitlines()[0])["PGDATABASE"]
+        self.assertIn(name, databases())
+        with SERVER.connect() as conn:
+            conn.query(f'drop database "{name}"')
+
+    def test_ctrl_c_and_sigterm_still_clean_up(self) -> None:
+        for sig, whole_group in ((signal.SIGINT, True), (signal.SIGTERM, False)):
+            with self.subTest(signal=sig.name):
+                before = databases()
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "minitestdb", "run", "--sql", self.migrations, "--", sys.executable, "-c", CHILD, "sleep"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env, start_new_session=True,
+                )
+                assert proc.stdout is not None
+                name = json.loads(proc.stdout.readline())["PGDATABASE"]
+                self.assertIn(name, databases())
+                if whole_group:
+                    os.killpg(proc.pid, sig)  # what a terminal's Ctrl-C does
+                else:
+                    proc.send_signal(sig)
+                proc.wait(timeout=30)
+                proc.stdout.close()
+                assert proc.stderr is not None
+                proc.stderr.close()
+                self.assertEqual(proc.returncode, 130)
+                self.assertEqual(databases() - before, set())
+
+    def test_no_command_is_a_clear_error(self) -> None:
+        proc = self.run_cli("--")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("needs a command", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
