@@ -204,9 +204,11 @@ class Server:
                 return
             self._closed = True
             _OWNED.discard(self)
-            if self.owned:
-                _remove_container(self._docker, self.container_id, self.diagnostics, raise_errors=not self.keep_on_failure, name=self.container_name)
-            self.diagnostics.mark("closed")
+            try:
+                if self.owned:
+                    _remove_container(self._docker, self.container_id, self.diagnostics, raise_errors=not self.keep_on_failure, name=self.container_name)
+            finally:
+                self.diagnostics.mark("closed")
 
     def remove(self) -> None:
         """Stop and remove the container, owned or shared."""

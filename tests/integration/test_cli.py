@@ -100,6 +100,23 @@ class UpDownTest(unittest.TestCase):
         self.assertEqual(proc.stdout.strip(), "inside")
 
 
+class RaceTest(unittest.TestCase):
+    def test_16_processes_up_at_once_make_one_container(self) -> None:
+        name = f"it-race-{os.getpid()}"
+        self.addCleanup(cli, "down", "--name", name, check=False)
+        procs = [
+            subprocess.Popen([sys.executable, "-m", "minitestdb", "up", "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ROOT_ENV())
+            for _ in range(16)
+        ]
+        results = [proc.communicate(timeout=180) + (proc.returncode,) for proc in procs]
+        failures = [err for _out, err, code in results if code != 0]
+        self.assertEqual(failures, [])
+        urls = {out.strip() for out, _err, _code in results}
+        self.assertEqual(len(urls), 1, urls)
+        containers = [c for c in DockerCLI().ps([f"minitestdb.name={name}"])]
+        self.assertEqual(len(containers), 1)
+
+
 class UsageTest(unittest.TestCase):
     def test_usage_errors_exit_2(self) -> None:
         self.assertEqual(cli("up", "--port", "notaport", check=False).returncode, 2)

@@ -91,6 +91,38 @@ class StartFailureTest(FakeDockerMixin):
             minitestdb.up("bad name")
 
 
+class CloseTest(FakeDockerMixin):
+    def server(self, keep_on_failure: bool = False) -> minitestdb.Server:
+        from minitestdb._container import parse_inspect
+        from minitestdb._docker import DockerCLI
+
+        info = parse_inspect({
+            "Id": "c" * 64, "Name": "/minitestdb-p1-x", "State": {"Running": True},
+            "Config": {"Labels": {"minitestdb": "1"}, "Env": ["POSTGRES_PASSWORD=close-test-secret"]},
+            "NetworkSettings": {"Ports": {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5999"}]}},
+        })
+        return minitestdb.Server(docker=DockerCLI(), info=info, password="close-test-secret", owned=True, diagnostics=minitestdb.Diagnostics(), keep_on_failure=keep_on_failure)
+
+    def test_failed_removal_raises_once_and_is_recorded(self) -> None:
+        self.use_fake_docker("rm-fails")
+        server = self.server()
+        with self.assertRaises(minitestdb.CleanupError) as ctx:
+            server.close()
+        self.assertIn("docker rm --force", str(ctx.exception))
+        self.assertNotIn("\n", str(ctx.exception))
+        self.assertEqual(len(server.diagnostics.cleanup_errors), 2)  # stop, then rm
+        server.close()  # idempotent: no second attempt, no second error
+        self.assertEqual([a[0] for a in self.fake_calls()], ["stop", "rm"])
+        self.assertNotIn("close-test-secret", repr(server) + str(server.diagnostics.to_dict()))
+
+    def test_keep_on_failure_records_without_raising(self) -> None:
+        self.use_fake_docker("rm-fails")
+        server = self.server(keep_on_failure=True)
+        server.close()
+        self.assertTrue(server.diagnostics.cleanup_errors)
+        self.assertIn("closed", server.diagnostics.timestamps)
+
+
 class RetryTest(unittest.TestCase):
     def test_which_readiness_failures_are_retried(self) -> None:
         def err(code: str) -> BaseException:
