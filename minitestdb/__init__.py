@@ -8,6 +8,9 @@ Python standard library and the docker CLI.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._container import DEFAULT_IMAGE
 from ._diagnostics import Diagnostics
 from ._errors import (
@@ -29,11 +32,26 @@ from ._errors import (
     ReadinessTimeoutError,
     ServerError,
 )
-from ._psql import MigrationError
 from ._server import Server, attach, down, find_servers, server_from_env, start, up
-from ._templates import Database, Template
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from ._psql import MigrationError
+    from ._templates import Database, Template
+
+# Templates, clones and the wire client load on first use, so that `import minitestdb`
+# stays cheap for a process that only starts a server.
+_LAZY = {"Database": "._templates", "Template": "._templates", "MigrationError": "._psql"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_IMAGE",
