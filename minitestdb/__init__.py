@@ -19,6 +19,7 @@ from ._errors import (
     ConfigurationError,
     ContainerExitedError,
     DatabaseConnectionError,
+    DatabaseNotFoundError,
     DockerCommandError,
     DockerDaemonError,
     DockerError,
@@ -32,7 +33,7 @@ from ._errors import (
     ReadinessTimeoutError,
     ServerError,
 )
-from ._server import Server, attach, down, find_servers, server_from_env, start, up
+from ._server import Server, attach, down, find_servers, prune_containers, server_from_env, start, up
 
 __version__ = "0.1.0"
 
@@ -61,6 +62,7 @@ __all__ = [
     "ContainerExitedError",
     "Database",
     "DatabaseConnectionError",
+    "DatabaseNotFoundError",
     "Diagnostics",
     "DockerCommandError",
     "DockerDaemonError",
@@ -81,6 +83,7 @@ __all__ = [
     "attach",
     "down",
     "find_servers",
+    "prune_containers",
     "server_from_env",
     "start",
     "up",

@@ -24,7 +24,7 @@ from ._docker import DockerCLI
 from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
 from ._naming import parse_name
 from ._redact import redact
-from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, resolve_image, server_from_env, up
+from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, prune_containers, resolve_image, server_from_env, up
 from ._templates import ServerTarget, Template, drop_database, target_of
 from ._url import parse_database_url
 
@@ -194,10 +194,20 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    dropped = _template_server(args).prune(keep_templates=args.keep)
+    removed = [] if os.environ.get("TEST_DATABASE_URL", "").strip() else prune_containers()
+    for name in removed:
+        print(name)
+    # Databases: on TEST_DATABASE_URL's server, else on every running shared server (none is started).
+    if os.environ.get("TEST_DATABASE_URL", "").strip():
+        servers = [Server.from_url(os.environ["TEST_DATABASE_URL"])]
+    else:
+        servers = [attach(info.server_name) for info in find_servers(shared_only=True) if info.running]
+    dropped = []
+    for server in servers:
+        dropped += server.prune(keep_templates=args.keep)
     for name in dropped:
         print(name)
-    _say(f"pruned {len(dropped)} database(s) and schema(s)")
+    _say(f"pruned {len(removed)} container(s) and {len(dropped)} database(s) and schema(s)")
     return 0
 
 
@@ -259,6 +269,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 database.keep()
             else:
                 database.drop()
+
+
+def cmd_watchdog(args: argparse.Namespace) -> int:
+    from ._watchdog import detach, watch
+
+    detach()
+    return watch(args.pid, args.start_time, args.docker)
 
 
 def _check(ok: bool, label: str, good: str, problem: str) -> bool:
@@ -377,10 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", default="default", help="shared server holding it, when a name is given (default: %(default)s)")
     p.set_defaults(func=cmd_drop)
 
-    p = sub.add_parser("prune", help="drop clones and schemas of dead processes, and all but the newest templates")
+    p = sub.add_parser("prune", help="remove containers, clones and schemas of dead processes, and all but the newest templates")
     p.add_argument("--keep", type=int, default=2, help="templates to keep per name (default: %(default)s)")
-    p.add_argument("--server", default="default", help="shared server to prune when TEST_DATABASE_URL is not set (default: %(default)s)")
     p.set_defaults(func=cmd_prune)
+
+    # Internal: the watchdog that removes a dead owner's private containers.
+    p = sub.add_parser("_watchdog")
+    p.add_argument("--pid", type=int, required=True)
+    p.add_argument("--start-time")
+    p.add_argument("--docker", default=None)
+    p.set_defaults(func=cmd_watchdog)
 
     p = sub.add_parser("doctor", help="check what minitestdb needs, with the fix for each problem")
     p.add_argument("--image", help="image to check (default: $MINITESTDB_IMAGE, else the pinned postgres tag)")

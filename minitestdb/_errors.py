@@ -21,6 +21,7 @@ __all__ = [
     "ConfigurationError",
     "ContainerExitedError",
     "DatabaseConnectionError",
+    "DatabaseNotFoundError",
     "DockerCommandError",
     "DockerDaemonError",
     "DockerError",
@@ -183,6 +184,10 @@ class AuthenticationError(ServerError):
     """The server refused the credentials (SQLSTATE class 28)."""
 
 
+class DatabaseNotFoundError(ServerError):
+    """The database named in the connection does not exist (SQLSTATE 3D000)."""
+
+
 def server_error_from_fields(fields: Mapping[str, str]) -> ServerError:
     """Build the right ServerError subclass from ErrorResponse fields."""
     sqlstate = fields.get("C", "")
@@ -194,5 +199,9 @@ def server_error_from_fields(fields: Mapping[str, str]) -> ServerError:
         extra.append("DETAIL: " + fields["D"])
     if fields.get("H"):
         extra.append("HINT: " + fields["H"])
-    cls = AuthenticationError if sqlstate.startswith("28") else ServerError
+    cls: type[ServerError] = ServerError
+    if sqlstate.startswith("28"):
+        cls = AuthenticationError
+    elif sqlstate == "3D000":
+        cls = DatabaseNotFoundError
     return cls(message, sqlstate=sqlstate, fields=fields, detail="\n".join(extra))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import secrets
+import socket
 import sys
 import threading
 from typing import Any, Callable, Mapping, Sequence
@@ -23,6 +24,8 @@ from ._container import (
     DEFAULT_SERVER_SETTINGS,
     LABEL,
     LABEL_NAME,
+    LABEL_OWNER_HOST,
+    LABEL_OWNER_PID,
     LABEL_SHARED,
     ContainerInfo,
     ContainerSpec,
@@ -44,8 +47,9 @@ from ._errors import (
 )
 from ._readiness import READINESS_METHODS, wait_until_ready
 from ._redact import MASK, register_secret
+from ._watchdog import ensure_watchdog
 
-__all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "resolve_image", "server_from_env", "start", "up"]
+__all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "prune_containers", "resolve_image", "server_from_env", "start", "up"]
 
 DEFAULT_STARTUP_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
@@ -472,6 +476,8 @@ def start(
     password = password or secrets.token_urlsafe(24)
     register_secret(password)
     container_name = private_container_name(os.getpid(), secrets.token_hex(4))
+    # Before the container exists: a SIGKILL from here on is covered.
+    ensure_watchdog(cli.binary)
     spec = _build_spec(
         image=resolved, image_info=image_info, name=container_name, server_name=container_name, shared=False,
         user=user, dbname=dbname, port=port, fast=fast, tmpfs=tmpfs, initdb_args=initdb_args, settings=settings, env=env,
@@ -614,4 +620,29 @@ def server_from_env(*, private: bool = False, name: str = "default", **options: 
         options.pop("progress", None)  # start() prints nothing while it works
         return start(**options)
     return up(name, **options)
+
+
+def prune_containers(*, docker: str | None = None) -> list[str]:
+    """Remove private containers whose owner process (on this host) is gone.
+
+    Never touches a shared server, a live owner's containers, or containers of
+    other hosts (their owners cannot be checked from here).  Returns the names removed.
+    """
+    from ._watchdog import owner_alive
+
+    cli = DockerCLI(docker)
+    host = socket.gethostname()
+    removed = []
+    for info in find_servers(docker=docker):
+        if info.shared or info.labels.get(LABEL_OWNER_HOST) != host:
+            continue
+        pid = info.labels.get(LABEL_OWNER_PID, "")
+        if not pid.isdigit() or owner_alive(int(pid)):
+            continue
+        try:
+            cli.rm(info.id)
+        except NoSuchContainerError:
+            continue
+        removed.append(info.name)
+    return removed
 

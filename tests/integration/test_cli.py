@@ -108,12 +108,12 @@ class RaceTest(unittest.TestCase):
             subprocess.Popen([sys.executable, "-m", "minitestdb", "up", "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ROOT_ENV())
             for _ in range(16)
         ]
-        results = [proc.communicate(timeout=180) + (proc.returncode,) for proc in procs]
+        results = [(*proc.communicate(timeout=180), proc.returncode) for proc in procs]
         failures = [err for _out, err, code in results if code != 0]
         self.assertEqual(failures, [])
         urls = {out.strip() for out, _err, _code in results}
         self.assertEqual(len(urls), 1, urls)
-        containers = [c for c in DockerCLI().ps([f"minitestdb.name={name}"])]
+        containers = list(DockerCLI().ps([f"minitestdb.name={name}"]))
         self.assertEqual(len(containers), 1)
 
 

@@ -12,6 +12,7 @@ from minitestdb._errors import (
     ConfigurationError,
     ContainerExitedError,
     DatabaseConnectionError,
+    DatabaseNotFoundError,
     DockerDaemonError,
     DockerNotFoundError,
     DockerPermissionError,
@@ -68,11 +69,13 @@ class TreeTest(unittest.TestCase):
 
     def test_server_error_fields(self) -> None:
         err = server_error_from_fields({"S": "ERROR", "V": "ERROR", "C": "3D000", "M": "database \"x\" does not exist", "H": "create it"})
-        self.assertIs(type(err), ServerError)
+        self.assertIs(type(err), DatabaseNotFoundError)
+        self.assertIsInstance(err, ServerError)
         self.assertEqual(err.sqlstate, "3D000")
         self.assertEqual(str(err), 'PostgreSQL ERROR 3D000: database "x" does not exist')
         self.assertIn("HINT: create it", err.detail)
         self.assertIsInstance(server_error_from_fields({"C": "28000", "M": "no pg_hba.conf entry"}), AuthenticationError)
+        self.assertIs(type(server_error_from_fields({"C": "42P01", "M": "relation does not exist"})), ServerError)
 
 
 class RedactionTest(unittest.TestCase):
