@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
 import unittest
 from unittest import mock
@@ -60,6 +62,23 @@ class RealFailureTest(LeakCheck):
         with mock.patch.dict(os.environ, {"MINITESTDB_DOCKER": "docker-binary-that-does-not-exist"}), self.assertRaises(minitestdb.DockerNotFoundError) as ctx:
             minitestdb.start()
         self.assert_one_line(ctx.exception)
+        self.assert_no_new_containers()
+
+    def test_socket_not_permitted(self) -> None:
+        # A real refusal: an unprivileged user outside the docker group.
+        if os.geteuid() != 0 or not shutil.which("runuser") or not os.path.exists("/usr/bin/python3"):
+            self.skipTest("needs root, runuser and /usr/bin/python3 to act as an unprivileged user")
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": root, "HOME": "/tmp", "MINITESTDB_IMAGE": "minitestdb/postgres-test:15"}
+        proc = subprocess.run(
+            ["runuser", "-u", "nobody", "--", "/usr/bin/python3", "-m", "minitestdb", "up", "--name", "it-nobody"],
+            capture_output=True, text=True, env=env, timeout=60, check=False,
+        )
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn("denied access to the Docker engine's socket", lines[0])
+        self.assertIn("'docker' group", lines[0])
         self.assert_no_new_containers()
 
     def test_fixed_port_already_taken(self) -> None:
