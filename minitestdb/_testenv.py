@@ -1,0 +1,163 @@
+"""What the unittest and pytest helpers share: which server, which template, skip or fail, the guard.
+
+One server and one template per set of inputs are made per process and cached
+here, so every test class (or pytest-xdist worker) asks once.  When no Docker
+engine answers and ``TEST_DATABASE_URL`` is unset, the tests skip with one
+reason, unless ``MINITESTDB_REQUIRED=1`` (or ``MINITESTDB_REQUIRE_DOCKER=1``)
+makes that an error.  Any other failure (a bad URL, a migration that fails) is
+always an error.  This module never imports pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import unittest
+from typing import Mapping, Sequence, Tuple, Union
+
+from ._errors import DockerDaemonError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._naming import parse_name
+from ._server import Server, server_from_env
+from ._templates import DEFAULT_POOL_SIZE, Database, Template
+
+__all__ = [
+    "NO_ENGINE_ERRORS",
+    "REQUIRED_VARIABLES",
+    "SERVER_VARIABLE",
+    "assert_own_database",
+    "drop_own",
+    "is_required",
+    "module_dir",
+    "resolve_paths",
+    "server",
+    "skip_reason",
+    "template",
+]
+
+#: The errors that mean "no Docker engine here" (a skip), as opposed to a real failure.
+NO_ENGINE_ERRORS = (DockerNotFoundError, DockerDaemonError, DockerPermissionError)
+#: Either of these set to 1 turns the skip into an error, so CI cannot pass by skipping.
+REQUIRED_VARIABLES = ("MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER")
+#: The shared server the helpers use (default ``default``), e.g. one per project.
+SERVER_VARIABLE = "MINITESTDB_SERVER"
+_TRUE = ("1", "true", "yes", "on")
+
+PathItem = Union[str, "os.PathLike[str]"]
+_ServerKey = Tuple[str, ...]
+_lock = threading.RLock()
+_servers: dict[_ServerKey, Server | BaseException] = {}
+_templates: dict[tuple[object, ...], Template] = {}
+
+
+# --- pure decisions -----------------------------------------------------------------
+
+
+def is_required(environ: Mapping[str, str] | None = None) -> bool:
+    """True when MINITESTDB_REQUIRED or MINITESTDB_REQUIRE_DOCKER is set to 1 (or true/yes/on)."""
+    env = os.environ if environ is None else environ
+    return any(env.get(var, "").strip().lower() in _TRUE for var in REQUIRED_VARIABLES)
+
+
+def skip_reason(exc: BaseException, environ: Mapping[str, str] | None = None) -> str | None:
+    """The one skip reason when *exc* means "no Docker engine and no TEST_DATABASE_URL", else None.
+
+    None means the error must be raised: it is not a missing engine, or a
+    TEST_DATABASE_URL was given, or the run is required
+    (MINITESTDB_REQUIRED=1 / MINITESTDB_REQUIRE_DOCKER=1).
+    """
+    env = os.environ if environ is None else environ
+    if not isinstance(exc, NO_ENGINE_ERRORS) or env.get("TEST_DATABASE_URL", "").strip() or is_required(env):
+        return None
+    return f"minitestdb: no Docker engine, database tests skipped: {str(exc).rstrip('.')}; or set TEST_DATABASE_URL (MINITESTDB_REQUIRED=1 makes this an error)."
+
+
+def resolve_paths(items: PathItem | Sequence[PathItem] | None, base: str) -> list[str]:
+    """Paths, globs and directories made absolute: relative ones are taken from *base*, ``~`` expanded."""
+    if items is None:
+        return []
+    if isinstance(items, (str, os.PathLike)):
+        items = [items]
+    return [os.path.normpath(os.path.join(base, os.path.expanduser(os.fspath(item)))) for item in items]
+
+
+def module_dir(module_name: str) -> str:
+    """The directory of the module *module_name* (the current directory if it has no file)."""
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+
+
+def assert_own_database(name: str, *, kind: str | None = None) -> None:
+    """Raise AssertionError unless *name* is a minitestdb clone or test schema (the only things tests drop).
+
+    *kind* (``"clone"`` or ``"schema"``) narrows it to one of the two.  Templates,
+    half-built templates and every other name are refused.
+    """
+    parsed = parse_name(name)
+    allowed = (kind,) if kind else ("clone", "schema")
+    if parsed is None or parsed.kind not in allowed:
+        found = "not a minitestdb name" if parsed is None else f"a minitestdb {parsed.kind}"
+        raise AssertionError(f"Refusing to drop {name!r}: it is {found}, and tests only drop their own {' or '.join(allowed)}s.")
+
+
+def drop_own(database: Database) -> None:
+    """Drop a test's database (or schema) after checking with :func:`assert_own_database` that it is one."""
+    if database.schema:
+        assert_own_database(database.schema, kind="schema")
+    else:
+        assert_own_database(database.name, kind="clone")
+    database.drop()
+
+
+# --- the cached server and templates ----------------------------------------------------
+
+
+def _server_key() -> _ServerKey:
+    env = os.environ
+    return tuple(env.get(var, "").strip() for var in ("TEST_DATABASE_URL", SERVER_VARIABLE, "MINITESTDB_IMAGE", "MINITESTDB_DOCKER"))
+
+
+def server() -> Server:
+    """The server tests use: ``TEST_DATABASE_URL``, else the shared server (``MINITESTDB_SERVER``, default ``default``).
+
+    Made once per process (a failure is remembered too).  Raises
+    ``unittest.SkipTest`` with one reason when no engine answers and the run is
+    not required; every other failure is raised as it is.
+    """
+    key = _server_key()
+    with _lock:
+        found = _servers.get(key)
+        if found is None:
+            try:
+                found = server_from_env(name=key[1] or "default")
+            except MiniTestDBError as exc:
+                found = exc
+            _servers[key] = found
+    if isinstance(found, Server):
+        return found
+    reason = skip_reason(found)
+    if reason is not None:
+        raise unittest.SkipTest(reason)
+    if isinstance(found, NO_ENGINE_ERRORS) and is_required():
+        variable = next(v for v in REQUIRED_VARIABLES if is_required({v: os.environ.get(v, "")}))
+        raise MiniTestDBError(f"{str(found).rstrip('.')}; {variable}=1 is set, so a missing Docker engine is an error, not a skip.", detail=found.detail) from found
+    raise found
+
+
+def template(
+    srv: Server,
+    *,
+    sql: Sequence[str] = (),
+    seed: Sequence[str] = (),
+    name: str | None = None,
+    pool: int = DEFAULT_POOL_SIZE,
+) -> Template:
+    """The template for these (absolute) inputs on *srv*: found or built once per process and cached."""
+    key = (_server_key(), srv.host, srv.port, srv.dbname, tuple(sql), tuple(seed), name, pool)
+    with _lock:
+        found = _templates.get(key)
+        if found is None:
+            built: Template = srv.template(list(sql), list(seed), name=name, pool=pool)
+            found = _templates[key] = built
+        return found
