@@ -116,6 +116,18 @@ class RaceTest(unittest.TestCase):
         containers = list(DockerCLI().ps([f"minitestdb.name={name}"]))
         self.assertEqual(len(containers), 1)
 
+    def test_a_different_image_or_port_is_reported_not_reused(self) -> None:
+        name = f"it-mismatch-{os.getpid()}"
+        self.addCleanup(cli, "down", "--name", name, check=False)
+        url = cli("up", "--name", name).stdout.strip()
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        for args, words in ((("--image", "postgres:13"), "runs the image"), (("--port", str(int(port) + 1)), f"listens on port {port}")):
+            proc = cli("up", "--name", name, *args, check=False)
+            self.assertEqual(proc.returncode, 1)
+            self.assertIn(words, proc.stderr)
+            self.assertIn("down --name", proc.stderr)
+        self.assertEqual(cli("up", "--name", name).stdout.strip(), url)
+
 
 class UsageTest(unittest.TestCase):
     def test_usage_errors_exit_2(self) -> None:
