@@ -17,7 +17,6 @@ import socket
 import sys
 import threading
 from typing import Any, Callable, Mapping, Sequence
-from urllib.parse import quote
 
 from ._container import (
     DEFAULT_IMAGE,
@@ -46,7 +45,8 @@ from ._errors import (
     MiniTestDBError,
 )
 from ._readiness import READINESS_METHODS, wait_until_ready
-from ._redact import MASK, register_secret
+from ._redact import register_secret
+from ._url import format_database_url
 from ._watchdog import ensure_watchdog
 
 __all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "prune_containers", "resolve_image", "server_from_env", "start", "up"]
@@ -130,9 +130,7 @@ class Server:
 
     def url_for(self, dbname: str | None = None, *, password: bool = True) -> str:
         """A ``postgresql://`` URL for *dbname* (default: the server's database)."""
-        secret = quote(self.password, safe="") if password else MASK
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"postgresql://{quote(self.user, safe='')}:{secret}@{host}:{self.port}/{quote(dbname or self.dbname, safe='')}"
+        return format_database_url(user=self.user, password=self.password if password else None, host=self.host, port=self.port, dbname=dbname or self.dbname)
 
     @property
     def url(self) -> str:

@@ -16,7 +16,6 @@ import threading
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
-from urllib.parse import quote
 
 from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError
 from ._naming import (
@@ -33,7 +32,8 @@ from ._naming import (
 )
 from ._pgconn import Connection, connect
 from ._psql import DEFAULT_MIGRATION_TIMEOUT, PsqlTarget, apply_files
-from ._redact import MASK, register_secret
+from ._redact import register_secret
+from ._url import format_database_url
 from ._wire import quote_ident, quote_literal, server_version_num
 
 if TYPE_CHECKING:
@@ -57,10 +57,7 @@ class ServerTarget:
         register_secret(password)
 
     def url_for(self, dbname: str, *, password: bool = True, options: str = "") -> str:
-        secret = quote(self.password, safe="") if password else MASK
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        url = f"postgresql://{quote(self.user, safe='')}:{secret}@{host}:{self.port}/{quote(dbname, safe='')}"
-        return url + (f"?options={quote(options, safe='')}" if options else "")
+        return format_database_url(user=self.user, password=self.password if password else None, host=self.host, port=self.port, dbname=dbname, options=options)
 
     def psql_target(self) -> PsqlTarget:
         return PsqlTarget(host=self.host, port=self.port, user=self.user, password=self.password, container_id=self.container_id, docker=self.docker)

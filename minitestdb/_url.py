@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ._errors import ConfigurationError
-from ._redact import redact, register_secret
+from ._redact import MASK, redact, register_secret
 
-__all__ = ["DatabaseURL", "parse_database_url"]
+__all__ = ["DatabaseURL", "format_database_url", "parse_database_url"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,15 @@ def parse_database_url(url: str) -> DatabaseURL:
     user = unquote(parts.username or "") or "postgres"
     dbname = unquote(parts.path.lstrip("/")) or user
     return DatabaseURL(host=host, port=port or 5432, user=user, password=password, dbname=dbname, options=query.get("options", [""])[0])
+
+
+def format_database_url(*, user: str, password: str | None, host: str, port: int, dbname: str, options: str = "") -> str:
+    """``postgresql://user:password@host:port/dbname[?options=...]``; ``password=None`` masks it.
+
+    >>> format_database_url(user="u", password="p@ss", host="::1", port=5, dbname="d b")
+    'postgresql://u:p%40ss@[::1]:5/d%20b'
+    """
+    secret = MASK if password is None else quote(password, safe="")
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"postgresql://{quote(user, safe='')}:{secret}@{shown_host}:{port}/{quote(dbname, safe='')}"
+    return url + (f"?options={quote(options, safe='')}" if options else "")
