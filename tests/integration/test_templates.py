@@ -199,6 +199,17 @@ class CloneTest(unittest.TestCase):
         self.assertEqual(len(set(names)), len(names))
         self.assertTrue(all(len(n.encode()) <= 63 for n in names))
 
+    def test_hostile_labels_on_a_real_server(self) -> None:
+        labels = ['a"b', "it's; drop database postgres; --", "Ünïcode 名前", " ", "x" * 200, "\\0\n\t"]
+        for label in labels:
+            with self.subTest(label=label[:20]):
+                with self.template.clone(label) as db, db.connect() as conn:
+                    self.assertEqual(conn.query("select current_database()").rows, [(db.name,)])
+                with self.template.schema(label) as schema, schema.connect() as conn:
+                    self.assertEqual(conn.query("select current_schema()").rows, [(schema.schema,)])
+        with SERVER.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from pg_database where datname = 'postgres'").rows, [("1",)])
+
     def test_a_leaked_connection_does_not_break_the_next_test(self) -> None:
         db = self.template.clone("leaky")
         leaked = db.connect()
