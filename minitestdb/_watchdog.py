@@ -20,11 +20,13 @@ import time
 
 from ._container import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_SHARED
 from ._docker import DockerCLI
-from ._errors import MiniTestDBError
+from ._errors import DockerDaemonError, DockerTimeoutError, MiniTestDBError
 
 __all__ = ["ensure_watchdog", "owner_alive", "process_start_time", "remove_orphans", "watch"]
 
 POLL_SECONDS = 0.5
+#: How long the watchdog keeps trying when the Docker engine does not answer.
+ENGINE_WAIT_SECONDS = 120.0
 
 _started_lock = threading.Lock()
 # The pid the watchdog was started for (a forked child needs its own).
@@ -78,13 +80,19 @@ def watch(pid: int, start_time: str | None, docker_binary: str | None = None) ->
         time.sleep(POLL_SECONDS)
     docker = DockerCLI(docker_binary)
     # A create in flight when the owner died lands a moment later: look twice.
-    for attempt in range(2):
+    # While the engine is away (restarting), keep trying for a while.
+    deadline = time.monotonic() + ENGINE_WAIT_SECONDS
+    passes = 0
+    while passes < 2:
         try:
             remove_orphans(docker, pid)
+            passes += 1
+        except (DockerDaemonError, DockerTimeoutError):
+            if time.monotonic() > deadline:
+                return 1
         except MiniTestDBError:
-            pass
-        if attempt == 0:
-            time.sleep(1.0)
+            passes += 1
+        time.sleep(1.0)
     return 0
 
 
