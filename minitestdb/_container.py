@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from ._errors import ConfigurationError
 
@@ -25,6 +23,7 @@ __all__ = [
     "ContainerSpec",
     "create_argv",
     "data_volume",
+    "hostname",
     "owner_labels",
     "parse_inspect",
     "private_container_name",
@@ -59,6 +58,15 @@ DEFAULT_SERVER_SETTINGS: Mapping[str, str] = {
 _SERVER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
+def hostname() -> str:
+    """This machine's host name (``os.uname`` where it exists: no need to import socket)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
+
+
 def validate_server_name(name: str) -> str:
     """Return *name* if it can be part of a container name, else raise ConfigurationError."""
     if not _SERVER_NAME.match(name):
@@ -85,7 +93,7 @@ def owner_labels(*, name: str, shared: bool, user: str, dbname: str, pid: int | 
         LABEL_NAME: name,
         LABEL_SHARED: "1" if shared else "0",
         LABEL_OWNER_PID: str(os.getpid() if pid is None else pid),
-        LABEL_OWNER_HOST: socket.gethostname() if host is None else host,
+        LABEL_OWNER_HOST: hostname() if host is None else host,
         LABEL_CREATED: str(int(time.time() if now is None else now)),
         LABEL_USER: user,
         LABEL_DBNAME: dbname,
@@ -113,8 +121,7 @@ def data_volume(image_inspect: Mapping[str, Any], pgdata: str | None = None) -> 
     return str(volumes[0]) if volumes else None
 
 
-@dataclass
-class ContainerSpec:
+class ContainerSpec(NamedTuple):
     """Everything ``docker create`` needs; turned into argv by :func:`create_argv`."""
 
     image: str
@@ -125,8 +132,8 @@ class ContainerSpec:
     host_port: int | None = None
     tmpfs: str | None = None
     initdb_args: str = "--no-sync"
-    settings: Mapping[str, str] = field(default_factory=dict)
-    env: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, str] = {}
+    env: Mapping[str, str] = {}
     extra_args: Sequence[str] = ()
 
 
@@ -165,8 +172,7 @@ def create_argv(spec: ContainerSpec) -> list[str]:
     return argv
 
 
-@dataclass
-class ContainerInfo:
+class ContainerInfo(NamedTuple):
     """What minitestdb reads back from ``docker inspect`` of one container."""
 
     id: str

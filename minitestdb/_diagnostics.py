@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ._redact import redact
@@ -14,25 +13,37 @@ __all__ = ["Diagnostics"]
 EVENTS = ("created", "started", "ready", "closed")
 
 
-@dataclass
 class Diagnostics:
     """A record of one server's life. Every string in it is redacted."""
 
-    container_id: str = ""
-    container_name: str = ""
-    image: str = ""
-    host: str = ""
-    port: int | None = None
-    reused: bool = False
-    readiness_method: str = ""
-    readiness_attempts: int = 0
-    last_readiness_error: str = ""
-    log_tail: str = ""
-    cleanup_errors: list[str] = field(default_factory=list)
-    #: Wall-clock times (``time.time()``) of the lifecycle events that happened.
-    timestamps: dict[str, float] = field(default_factory=dict)
-    _began: float = field(default_factory=time.monotonic, repr=False)
-    _monotonic: dict[str, float] = field(default_factory=dict, repr=False)
+    def __init__(
+        self,
+        *,
+        container_id: str = "",
+        container_name: str = "",
+        image: str = "",
+        host: str = "",
+        port: int | None = None,
+        reused: bool = False,
+    ) -> None:
+        self.container_id = container_id
+        self.container_name = container_name
+        self.image = image
+        self.host = host
+        self.port = port
+        self.reused = reused
+        self.readiness_method = ""
+        self.readiness_attempts = 0
+        self.last_readiness_error = ""
+        self.log_tail = ""
+        self.cleanup_errors: list[str] = []
+        #: Wall-clock times (``time.time()``) of the lifecycle events that happened.
+        self.timestamps: dict[str, float] = {}
+        self._began = time.monotonic()
+        self._monotonic: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"Diagnostics({self.to_dict()!r})"
 
     def mark(self, event: str) -> None:
         """Record that *event* (one of created, started, ready, closed) happened now."""
@@ -60,6 +71,9 @@ class Diagnostics:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        """Everything as plain JSON-able values."""
+        data: dict[str, Any] = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        data["cleanup_errors"] = list(self.cleanup_errors)
+        data["timestamps"] = dict(self.timestamps)
         data["durations"] = self.durations
         return data

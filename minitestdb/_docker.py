@@ -13,8 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from ._container import ContainerInfo, parse_inspect
 from ._errors import (
@@ -118,8 +117,7 @@ def _last_line(text: str) -> str:
     return line[:300]
 
 
-@dataclass
-class DockerResult:
+class DockerResult(NamedTuple):
     """The output of a docker command that succeeded."""
 
     argv: list[str]

@@ -13,11 +13,11 @@ import itertools
 import os
 import re
 import secrets
-import socket
 import threading
 from dataclasses import dataclass
 from typing import Iterable, Sequence, Union
 
+from ._container import hostname
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -134,7 +134,7 @@ def slug(text: str, limit: int = 20) -> str:
 
 def host_tag(host: str | None = None) -> str:
     """Four hex characters naming this host, so owners on other hosts are recognised."""
-    return hashlib.sha256((host or socket.gethostname()).encode()).hexdigest()[:4]
+    return hashlib.sha256((host or hostname()).encode()).hexdigest()[:4]
 
 
 def _base36(value: int) -> str:

@@ -11,8 +11,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from ._docker import DockerCLI
 from ._errors import MiniTestDBError
@@ -47,8 +46,7 @@ def parse_psql_error(stderr: str) -> tuple[str, int | None, str]:
     return "", None, (lines[0] if lines else "")
 
 
-@dataclass
-class PsqlTarget:
+class PsqlTarget(NamedTuple):
     """Where psql connects: host and port from the host, or a container to exec into."""
 
     host: str

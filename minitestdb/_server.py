@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import secrets
-import socket
 import sys
 import threading
 from typing import Any, Callable, Mapping, Sequence
@@ -30,6 +28,7 @@ from ._container import (
     ContainerSpec,
     create_argv,
     data_volume,
+    hostname,
     owner_labels,
     private_container_name,
     shared_container_name,
@@ -54,6 +53,19 @@ __all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers"
 DEFAULT_STARTUP_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 5
+
+
+def _new_password() -> str:
+    """A random password for one container (imported here: only a new container needs it)."""
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+def _random_hex(nbytes: int) -> str:
+    import secrets
+
+    return secrets.token_hex(nbytes)
 
 
 def resolve_image(image: str | None = None) -> str:
@@ -471,9 +483,9 @@ def start(
     resolved = resolve_image(image)
     diagnostics = Diagnostics()
     image_info = _ensure_image(cli, resolved, pull=pull)
-    password = password or secrets.token_urlsafe(24)
+    password = password or _new_password()
     register_secret(password)
-    container_name = private_container_name(os.getpid(), secrets.token_hex(4))
+    container_name = private_container_name(os.getpid(), _random_hex(4))
     # Before the container exists: a SIGKILL from here on is covered.
     ensure_watchdog(cli.binary)
     spec = _build_spec(
@@ -518,7 +530,7 @@ def up(
         info = cli.inspect(container_name)
         if info is None:
             image_info = _ensure_image(cli, resolved, pull=pull)
-            password = secrets.token_urlsafe(24)
+            password = _new_password()
             register_secret(password)
             say(f"starting the server {name!r} from {resolved}")
             spec = _build_spec(
@@ -629,7 +641,7 @@ def prune_containers(*, docker: str | None = None) -> list[str]:
     from ._watchdog import owner_alive
 
     cli = DockerCLI(docker)
-    host = socket.gethostname()
+    host = hostname()
     removed = []
     for info in find_servers(docker=docker):
         if info.shared or info.labels.get(LABEL_OWNER_HOST) != host:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ._errors import ConfigurationError
@@ -11,8 +11,7 @@ from ._redact import MASK, redact, register_secret
 __all__ = ["DatabaseURL", "format_database_url", "parse_database_url"]
 
 
-@dataclass(frozen=True)
-class DatabaseURL:
+class DatabaseURL(NamedTuple):
     host: str
     port: int
     user: str

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 
-from ._container import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_SHARED
+from ._container import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_SHARED, hostname
 from ._docker import DockerCLI
 from ._errors import DockerDaemonError, DockerTimeoutError, MiniTestDBError
 
@@ -62,7 +61,7 @@ def owner_alive(pid: int, start_time: str | None = None) -> bool:
 
 def remove_orphans(docker: DockerCLI, pid: int, host: str | None = None) -> list[str]:
     """Remove the private containers of owner *pid* on *host*; return their ids."""
-    host = host or socket.gethostname()
+    host = host or hostname()
     ids = docker.ps([f"{LABEL}=1", f"{LABEL_OWNER_PID}={pid}", f"{LABEL_OWNER_HOST}={host}", f"{LABEL_SHARED}=0"])
     removed = []
     for container in ids:
