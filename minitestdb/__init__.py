@@ -9,7 +9,6 @@ Python standard library and the docker CLI.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from ._container import DEFAULT_IMAGE
 from ._diagnostics import Diagnostics
@@ -37,7 +36,10 @@ from ._server import Server, attach, down, find_servers, prune_containers, serve
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._psql import MigrationError
     from ._templates import Database, Template
 
@@ -46,13 +48,14 @@ if TYPE_CHECKING:
 _LAZY = {"Database": "._templates", "Template": "._templates", "MigrationError": "._psql"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # PEP 562
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name], __name__)
         value = getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_IMAGE",

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Mapping, NamedTuple, Sequence
 
 from ._errors import ConfigurationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: it costs `import minitestdb` several ms
+    from typing import Any, Mapping, Sequence
 
 __all__ = [
     "CONTAINER_PORT",
@@ -121,20 +124,37 @@ def data_volume(image_inspect: Mapping[str, Any], pgdata: str | None = None) -> 
     return str(volumes[0]) if volumes else None
 
 
-class ContainerSpec(NamedTuple):
+class ContainerSpec:
     """Everything ``docker create`` needs; turned into argv by :func:`create_argv`."""
 
-    image: str
-    name: str
-    labels: Mapping[str, str]
-    user: str = "postgres"
-    dbname: str = "postgres"
-    host_port: int | None = None
-    tmpfs: str | None = None
-    initdb_args: str = "--no-sync"
-    settings: Mapping[str, str] = {}
-    env: Mapping[str, str] = {}
-    extra_args: Sequence[str] = ()
+    __slots__ = ("dbname", "env", "extra_args", "host_port", "image", "initdb_args", "labels", "name", "settings", "tmpfs", "user")
+
+    def __init__(
+        self,
+        *,
+        image: str,
+        name: str,
+        labels: Mapping[str, str],
+        user: str = "postgres",
+        dbname: str = "postgres",
+        host_port: int | None = None,
+        tmpfs: str | None = None,
+        initdb_args: str = "--no-sync",
+        settings: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self.image = image
+        self.name = name
+        self.labels = dict(labels)
+        self.user = user
+        self.dbname = dbname
+        self.host_port = host_port
+        self.tmpfs = tmpfs
+        self.initdb_args = initdb_args
+        self.settings = dict(settings or {})
+        self.env = dict(env or {})
+        self.extra_args = tuple(extra_args)
 
 
 def create_argv(spec: ContainerSpec) -> list[str]:
@@ -172,21 +192,43 @@ def create_argv(spec: ContainerSpec) -> list[str]:
     return argv
 
 
-class ContainerInfo(NamedTuple):
+class ContainerInfo:
     """What minitestdb reads back from ``docker inspect`` of one container."""
 
-    id: str
-    name: str
-    image: str
-    status: str
-    running: bool
-    exit_code: int | None
-    started_at: str
-    host: str | None
-    port: int | None
-    labels: Mapping[str, str]
-    env: Mapping[str, str]
-    error: str = ""
+    __slots__ = ("env", "error", "exit_code", "host", "id", "image", "labels", "name", "port", "running", "started_at", "status")
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        image: str,
+        status: str,
+        running: bool,
+        exit_code: int | None,
+        started_at: str,
+        host: str | None,
+        port: int | None,
+        labels: Mapping[str, str],
+        env: Mapping[str, str],
+        error: str = "",
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.image = image
+        self.status = status
+        self.running = running
+        self.exit_code = exit_code
+        self.started_at = started_at
+        self.host = host
+        self.port = port
+        self.labels = labels
+        self.env = env
+        self.error = error
+
+    def __repr__(self) -> str:
+        # No env: it holds the password.
+        return f"ContainerInfo(name={self.name!r}, id={self.id[:12]!r}, status={self.status!r}, host={self.host!r}, port={self.port!r}, image={self.image!r})"
 
     @property
     def password(self) -> str:

@@ -8,12 +8,9 @@ docker-compatible CLI (``MINITESTDB_DOCKER=podman``) work as the user set them u
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import sys
-from typing import Any, Mapping, NamedTuple, Sequence
 
 from ._container import ContainerInfo, parse_inspect
 from ._errors import (
@@ -27,6 +24,10 @@ from ._errors import (
     PortInUseError,
 )
 from ._redact import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Sequence
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -55,21 +56,24 @@ def docker_binary() -> str:
     return os.environ.get("MINITESTDB_DOCKER") or "docker"
 
 
-_DAEMON_DOWN = re.compile(
+_DAEMON_DOWN = (
     r"cannot connect to the docker daemon|is the docker daemon running|error during connect"
-    r"|connection refused|cannot connect to podman|no such file or directory.*\.sock",
-    re.IGNORECASE,
+    r"|connection refused|cannot connect to podman|no such file or directory.*\.sock"
 )
-_PERMISSION = re.compile(r"permission denied", re.IGNORECASE)
-_IMAGE_MISSING = re.compile(
+_PERMISSION = r"permission denied"
+_IMAGE_MISSING = (
     r"no such image|unable to find image|pull access denied|manifest unknown|not found: manifest"
     r"|repository does not exist|no such host|failed to resolve reference|error pulling image"
-    r"|toomanyrequests|i/o timeout|name unknown|requested access to the resource is denied",
-    re.IGNORECASE,
+    r"|toomanyrequests|i/o timeout|name unknown|requested access to the resource is denied"
 )
-_PORT_TAKEN = re.compile(r"port is already allocated|address already in use", re.IGNORECASE)
-_NAME_CONFLICT = re.compile(r"conflict.*(container name|already in use)|is already in use by container", re.IGNORECASE)
-_NO_SUCH_CONTAINER = re.compile(r"no such container|no such object", re.IGNORECASE)
+_PORT_TAKEN = r"port is already allocated|address already in use"
+_NAME_CONFLICT = r"conflict.*(container name|already in use)|is already in use by container"
+_NO_SUCH_CONTAINER = r"no such container|no such object"
+
+
+def _has(pattern: str, text: str) -> bool:
+    # Patterns are compiled on first use (re caches them): only failures need them.
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> DockerError:
@@ -81,28 +85,28 @@ def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> Docker
     shown = f"`{os.path.basename(argv[0])} {verb}`" if argv else "docker"
     last = _last_line(stderr)
     kwargs: dict[str, Any] = {"command": argv, "exit_code": exit_code, "stderr": stderr}
-    if _PERMISSION.search(stderr) and ("socket" in stderr or "daemon" in stderr.lower()):
+    if _has(_PERMISSION, stderr) and ("socket" in stderr or "daemon" in stderr.lower()):
         return DockerPermissionError(
             f"{shown} was denied access to the Docker engine's socket: add your user to the 'docker' group "
             "(then log in again) or use rootless Docker.",
             **kwargs,
         )
     # "Error response from daemon" means the engine answered: it is not down.
-    if _DAEMON_DOWN.search(stderr) and "error response from daemon" not in stderr.lower():
+    if _has(_DAEMON_DOWN, stderr) and "error response from daemon" not in stderr.lower():
         return DockerDaemonError(
             f"{shown} cannot reach a Docker engine ({last}): start Docker, or point DOCKER_HOST or the docker context at a running one.",
             **kwargs,
         )
-    if _NAME_CONFLICT.search(stderr):
+    if _has(_NAME_CONFLICT, stderr):
         return ContainerNameConflictError(f"{shown} failed: the container name is already taken ({last}).", **kwargs)
-    if _PORT_TAKEN.search(stderr):
+    if _has(_PORT_TAKEN, stderr):
         return PortInUseError(
             f"{shown} failed because the host port is already taken ({last}): choose another --port or leave it out for a free one.",
             **kwargs,
         )
-    if _NO_SUCH_CONTAINER.search(stderr) and not verb.startswith(("pull", "image")):
+    if _has(_NO_SUCH_CONTAINER, stderr) and not verb.startswith(("pull", "image")):
         return NoSuchContainerError(f"{shown} failed: the container does not exist ({last}).", **kwargs)
-    if verb in ("pull", "create", "run", "image inspect") and _IMAGE_MISSING.search(stderr):
+    if verb in ("pull", "create", "run", "image inspect") and _has(_IMAGE_MISSING, stderr):
         return ImageUnavailableError(
             f"{shown} failed: the image is not present and cannot be pulled ({last}); check the network, "
             "or pass --image (MINITESTDB_IMAGE) naming an image you have.",
@@ -117,12 +121,15 @@ def _last_line(text: str) -> str:
     return line[:300]
 
 
-class DockerResult(NamedTuple):
+class DockerResult:
     """The output of a docker command that succeeded."""
 
-    argv: list[str]
-    stdout: str
-    stderr: str
+    __slots__ = ("argv", "stderr", "stdout")
+
+    def __init__(self, argv: list[str], stdout: str, stderr: str) -> None:
+        self.argv = argv
+        self.stdout = stdout
+        self.stderr = stderr
 
 
 class DockerCLI:
@@ -149,6 +156,8 @@ class DockerCLI:
         password without putting it in argv).  With *stream_output*, the
         command's output goes to our stderr as it comes (pull progress).
         """
+        import subprocess  # here, not at import: `import minitestdb` stays cheap
+
         argv = [self.binary, *args]
         limit = self.timeout if timeout is None else timeout
         full_env = None
@@ -296,6 +305,8 @@ def _text(value: bytes | str | None) -> str:
 
 
 def _loads(text: str) -> Any:
+    import json
+
     try:
         return json.loads(text)
     except ValueError:

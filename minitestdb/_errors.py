@@ -11,9 +11,11 @@ they survive crossing process boundaries in parallel test runners.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
-
 from ._redact import redact, redact_argv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Sequence
 
 __all__ = [
     "AuthenticationError",

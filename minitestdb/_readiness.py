@@ -8,10 +8,13 @@ only.  So each attempt is a full startup, authentication and ``select 1``.
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 from ._diagnostics import Diagnostics
 from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ReadinessTimeoutError, ServerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
 
 __all__ = ["READINESS_METHODS", "RETRY_SQLSTATES", "is_retryable", "probe", "wait_until_ready"]
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Iterable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
 
 __all__ = ["MASK", "redact", "redact_argv", "register_secret"]
 

@@ -14,7 +14,6 @@ import atexit
 import os
 import sys
 import threading
-from typing import Any, Callable, Mapping, Sequence
 
 from ._container import (
     DEFAULT_IMAGE,
@@ -47,6 +46,10 @@ from ._readiness import READINESS_METHODS, wait_until_ready
 from ._redact import register_secret
 from ._url import format_database_url
 from ._watchdog import ensure_watchdog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, Sequence
 
 __all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "prune_containers", "resolve_image", "server_from_env", "start", "up"]
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-from urllib.parse import parse_qs, quote, unquote, urlsplit
-
 from ._errors import ConfigurationError
 from ._redact import MASK, redact, register_secret
 
 __all__ = ["DatabaseURL", "format_database_url", "parse_database_url"]
 
 
-class DatabaseURL(NamedTuple):
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-    options: str = ""
+class DatabaseURL:
+    """The parts of a ``postgresql://`` URL."""
+
+    __slots__ = ("dbname", "host", "options", "password", "port", "user")
+
+    def __init__(self, *, host: str, port: int, user: str, password: str, dbname: str, options: str = "") -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.dbname = dbname
+        self.options = options
 
     def __repr__(self) -> str:
         return f"DatabaseURL(host={self.host!r}, port={self.port}, user={self.user!r}, dbname={self.dbname!r})"
@@ -29,6 +31,8 @@ def parse_database_url(url: str) -> DatabaseURL:
     >>> parse_database_url("postgres://u:p%40ss@127.0.0.1:6543/app").password
     'p@ss'
     """
+    from urllib.parse import parse_qs, unquote, urlsplit
+
     text = url.strip()
     shown = redact(text)
     try:
@@ -58,6 +62,8 @@ def format_database_url(*, user: str, password: str | None, host: str, port: int
     >>> format_database_url(user="u", password="p@ss", host="::1", port=5, dbname="d b")
     'postgresql://u:p%40ss@[::1]:5/d%20b'
     """
+    from urllib.parse import quote
+
     secret = MASK if password is None else quote(password, safe="")
     shown_host = f"[{host}]" if ":" in host else host
     url = f"postgresql://{quote(user, safe='')}:{secret}@{shown_host}:{port}/{quote(dbname, safe='')}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -20,6 +19,10 @@ import time
 from ._container import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_SHARED, hostname
 from ._docker import DockerCLI
 from ._errors import DockerDaemonError, DockerTimeoutError, MiniTestDBError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from subprocess import Popen
 
 __all__ = ["ensure_watchdog", "owner_alive", "process_start_time", "remove_orphans", "watch"]
 
@@ -109,6 +112,8 @@ def _package_root() -> str:
 
 def ensure_watchdog(docker_binary: str) -> None:
     """Start this process's watchdog once (a no-op after the first call)."""
+    import subprocess
+
     pid = os.getpid()
     with _started_lock:
         if _started_for.get("pid") == pid:
@@ -141,7 +146,7 @@ def ensure_watchdog(docker_binary: str) -> None:
 
 # The launcher forks the real watchdog and exits at once; reap it so no zombie or
 # "still running" warning is left behind.
-_launchers: list[subprocess.Popen[bytes]] = []
+_launchers: list[Popen[bytes]] = []
 
 
 @atexit.register
