@@ -128,13 +128,13 @@ def _create_sql(name: str, template: str, version: int) -> str:
 
 # Databases this process created and has not dropped: dropped at exit.
 _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
-_POOLS: weakref.WeakSet[_ClonePool] = weakref.WeakSet()
+_WORKERS: weakref.WeakSet[_Worker] = weakref.WeakSet()
 
 
 @atexit.register
 def _cleanup_at_exit() -> None:
-    for pool in list(_POOLS):
-        pool.stop()
+    for worker in list(_WORKERS):
+        worker.stop()
     for database in list(_LIVE):
         try:
             database.drop()
@@ -198,19 +198,27 @@ class Database:
         options = {"options": self.options} if self.options else None
         return connect(host=t.host, port=t.port, user=t.user, password=t.password, database=self.dbname, timeout=timeout, options=options)
 
-    def drop(self) -> None:
-        """Drop the database (terminating its leftover connections) or schema. Idempotent."""
+    def drop(self, *, wait: bool = True) -> None:
+        """Drop the database (terminating its leftover connections) or schema. Idempotent.
+
+        With ``wait=False`` the drop is queued to the template's background
+        worker, so the caller (a test's teardown) does not wait for it; it is
+        done before the next pooled clone is made, and at exit at the latest.
+        """
         if self.dropped:
             return
         self.dropped = True
         _LIVE.discard(self)
-        if self.schema:
-            self.template._admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(self.schema)} CASCADE")
-        else:
-            for sql in _drop_sql(self.name, self.template.server_version):
-                self.template._admin.query(sql)
+        statements = [f"DROP SCHEMA IF EXISTS {quote_ident(self.schema)} CASCADE"] if self.schema else _drop_sql(self.name, self.template.server_version)
+        if not wait:
+            self.template._drop_later(statements)
+            return
+        for sql in statements:
+            self.template._admin.query(sql)
 
-    close = drop
+    def close(self) -> None:
+        """Same as :meth:`drop`."""
+        self.drop()
 
     def keep(self) -> None:
         """Keep the database after this process exits (it is not dropped at exit)."""
@@ -236,30 +244,43 @@ class Database:
         return f"<minitestdb.Database {self.redacted_url}{' dropped' if self.dropped else ''}>"
 
 
-class _ClonePool:
-    """A background thread that keeps *size* clones ready, so a test waits for nothing."""
+class _Worker:
+    """A background thread per template: drops what tests are done with, and keeps *size* clones ready.
+
+    Drops come first, so a test never waits for the previous test's teardown,
+    and a pooled clone is handed over without waiting for anything.
+    """
 
     def __init__(self, template: Template, size: int) -> None:
         self.template = template
         self.size = size
         self.ready: queue.Queue[str] = queue.Queue()
+        self.drops: queue.Queue[list[str]] = queue.Queue()
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        self._admin = _Admin(template.target)  # its own connection: the pool must not block the caller's
+        self._admin = _Admin(template.target)  # its own connection: it must not block the caller's
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"minitestdb-pool-{template.name}", daemon=True)
-        _POOLS.add(self)
+        self._thread = threading.Thread(target=self._run, name=f"minitestdb-worker-{template.name}", daemon=True)
+        _WORKERS.add(self)
         self._thread.start()
 
     def _run(self) -> None:
         try:
             while not self._stopped.is_set():
+                try:
+                    statements = self.drops.get_nowait()
+                except queue.Empty:
+                    pass
+                else:
+                    try:
+                        for sql in statements:
+                            self._admin.query(sql)
+                    finally:
+                        self.drops.task_done()
+                    continue
                 if self.ready.qsize() < self.size:
                     name = clone_name("pool", self.template.fingerprint)
                     self._admin.query(_create_sql(name, self.template.name, self.template.server_version))
-                    if self._stopped.is_set():
-                        self._drop(name)
-                        break
                     self.ready.put(name)
                     continue
                 self._wake.wait(1.0)
@@ -275,22 +296,37 @@ class _ClonePool:
         self._wake.set()
         return name
 
-    def _drop(self, name: str) -> None:
-        for sql in _drop_sql(name, self.template.server_version):
-            self._admin.query(sql)
+    def drop_later(self, statements: list[str]) -> None:
+        self.drops.put(statements)
+        self._wake.set()
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued drop is done (or the thread has died)."""
+        deadline = time.monotonic() + timeout
+        while self.drops.unfinished_tasks and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def stop(self) -> None:
-        """Stop the thread and drop the clones nobody took."""
+        """Finish the queued drops, stop the thread, and drop the clones nobody took."""
+        self.flush()
         self._stopped.set()
         self._wake.set()
         self._thread.join(timeout=30)
+        leftovers: list[list[str]] = []
         while True:
             try:
-                name = self.ready.get_nowait()
+                leftovers.append(self.drops.get_nowait())
             except queue.Empty:
                 break
+        while True:
             try:
-                self._drop(name)
+                leftovers.append(_drop_sql(self.ready.get_nowait(), self.template.server_version))
+            except queue.Empty:
+                break
+        for statements in leftovers:
+            try:
+                for sql in statements:
+                    self._admin.query(sql)
             except MiniTestDBError:
                 pass
         self._admin.close()
@@ -323,33 +359,36 @@ class Template:
         self.pool_size = pool_size
         self.build_seconds = build_seconds
         self._admin = _Admin.for_target(target)
-        self._pool: _ClonePool | None = None
-        self._pool_lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._worker_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<minitestdb.Template {self.name} on {self.target.host}:{self.target.port}>"
 
     def start_pool(self) -> None:
         """Start filling the pool in the background (a no-op with ``pool=0`` or when running)."""
-        if self.pool_size <= 0:
-            return
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = _ClonePool(self, self.pool_size)
+        if self.pool_size > 0:
+            self._background()
+
+    def _background(self) -> _Worker:
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = _Worker(self, self.pool_size)
+            worker = self._worker
+        if worker.error is not None:
+            error, worker.error = worker.error, None
+            with self._worker_lock:
+                self._worker = None
+            raise error
+        return worker
 
     def _pooled(self) -> str | None:
         if self.pool_size <= 0:
             return None
-        self.start_pool()
-        pool = self._pool
-        if pool is None:
-            return None
-        if pool.error is not None:
-            error, pool.error = pool.error, None
-            with self._pool_lock:
-                self._pool = None
-            raise error
-        return pool.take()
+        return self._background().take()
+
+    def _drop_later(self, statements: list[str]) -> None:
+        self._background().drop_later(statements)
 
     def clone(self, name: str | None = None) -> Database:
         """A new database copied from the template; *name* (say, the test's id) labels it.
@@ -391,12 +430,19 @@ class Template:
         self._create_schema(schema)
         return Database(self, schema, schema=schema)
 
+    def flush(self) -> None:
+        """Wait until the drops queued by ``drop(wait=False)`` are done."""
+        with self._worker_lock:
+            worker = self._worker
+        if worker is not None:
+            worker.flush()
+
     def close(self) -> None:
-        """Stop the pool and drop its unused clones (also done at exit)."""
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.stop()
-                self._pool = None
+        """Finish queued drops, stop the pool and drop its unused clones (also done at exit)."""
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
 
 
 def build_template(

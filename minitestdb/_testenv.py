@@ -107,7 +107,8 @@ def drop_own(database: Database) -> None:
         assert_own_database(database.schema, kind="schema")
     else:
         assert_own_database(database.name, kind="clone")
-    database.drop()
+    # The template's worker drops it while the next test runs (flushed at exit).
+    database.drop(wait=False)
 
 
 # --- the cached server and templates ----------------------------------------------------

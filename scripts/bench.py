@@ -512,6 +512,7 @@ CHART_LABELS = {
     "pp": "pytest-postgresql (host pg_ctl)",
     "tp": "testing.postgresql (host binaries)",
     "clone": "minitestdb clone(), no pool",
+    "clone_wait": "minitestdb clone(), drop waited",
     "pool": "minitestdb clone() from the pool",
     "schema": "minitestdb schema()",
     "janitor": "pytest-postgresql janitor",
@@ -583,7 +584,8 @@ def bench_warm(env: Env, repeats: int) -> List[float]:
 
 
 PER_TEST = [
-    ("clone", "minitestdb `clone()`, no pool"),
+    ("clone", "minitestdb `clone()`, no pool (teardown: `drop(wait=False)`, as the test helpers do)"),
+    ("clone_wait", "minitestdb `clone()`, no pool, teardown waits for `drop()`"),
     ("pool", "minitestdb `clone()` from the pool (pool=2)"),
     ("schema", "minitestdb `schema()`"),
     ("janitor", "pytest-postgresql `DatabaseJanitor` (template_dbname)"),
@@ -638,6 +640,7 @@ class PerTest:
             return self._migrate(batch)
         hits = 0
         template = self.template if method != "pool" else self.server.template(sql=self.sql_dir, name="bench")
+        template.flush()
         try:
             for i in range(self.tests):
                 t0 = time.perf_counter()
@@ -647,7 +650,9 @@ class PerTest:
                     hits += 1
                 time.sleep(body)
                 t2 = time.perf_counter()
-                db.drop()
+                # As DatabaseTestCase and the pytest fixture do: the worker drops it
+                # during the next test; "clone_wait" measures the waited drop.
+                db.drop(wait=method == "clone_wait")
                 t3 = time.perf_counter()
                 acquire.append(t1 - t0)
                 release.append(t3 - t2)
@@ -921,7 +926,7 @@ def write_report(
         targets.append((f"cold start < {TARGETS['cold_abs']} s median ({name})", fmt_s(mine), mine < TARGETS["cold_abs"]))
     targets.append((f"warm `up` < {TARGETS['warm'] * 1000:.0f} ms", fmt_s(warm_s.median), warm_s.median < TARGETS["warm"]))
     for peer, what, factor in (("migrate", "re-running the migrations", TARGETS["vs_migrations"]), ("janitor", "the janitor", TARGETS["vs_janitor"])):
-        for mine, how in (("clone", "clone, no pool"), ("pool", "from the pool")):
+        for mine, how in (("clone", "clone, no pool"), ("clone_wait", "clone, no pool, waited drop"), ("pool", "from the pool")):
             ratio = pts[peer]["cycle"].median / pts[mine]["cycle"].median
             targets.append((f"per-test database >= {factor:.0f}{TIMES} faster than {what} ({how})", f"{ratio:.2f}{TIMES}", ratio >= factor))
     pool_ms = pts["pool"]["acquire"].median * 1000
@@ -1103,7 +1108,7 @@ def write_report(
     pt_rows = []
     for m_, _label in PER_TEST:
         s = pts[m_]["cycle"]
-        pt_rows.append({"label": CHART_LABELS[m_], "median": s.median, "lo": s.lo, "hi": s.hi, "mtdb": m_ in ("clone", "pool", "schema"),
+        pt_rows.append({"label": CHART_LABELS[m_], "median": s.median, "lo": s.lo, "hi": s.hi, "mtdb": m_ in ("clone", "clone_wait", "pool", "schema"),
                         "text": f"{fmt_s(s.median)} · {fmt_ratio(s.median, base_pt)}", "title": f"{fmt_s(s.median)} (min {fmt_s(s.lo)}, max {fmt_s(s.hi)})"})
     svg = svg_chart([
         {"title": "Cold start: new process → first select 1 on a new server",

@@ -173,6 +173,22 @@ class CloneTest(unittest.TestCase):
             db.drop()
         self.assertEqual(databases(), before)
 
+    def test_drop_without_waiting_is_done_by_the_worker(self) -> None:
+        before = databases()
+        template = SERVER.template(sql=os.path.join(self.tmp, "migrations"), name="clones", pool=0)
+        made = [template.clone(f"async {i}") for i in range(20)]
+        began = time.monotonic()
+        for db in made:
+            db.drop(wait=False)
+        self.assertLess(time.monotonic() - began, 0.5, "queueing a drop does not wait for it")
+        template.flush()
+        self.assertEqual(databases(), before)
+        # Queued drops still pending at close() are done by close().
+        for db in [template.clone("late") for _ in range(5)]:
+            db.drop(wait=False)
+        template.close()
+        self.assertEqual(databases(), before)
+
     def test_clones_are_isolated(self) -> None:
         with self.template.clone("a") as a, self.template.clone("b") as b:
             self.assertNotEqual(a.name, b.name)
