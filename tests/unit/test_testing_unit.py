@@ -191,7 +191,7 @@ class GuardTest(unittest.TestCase):
         good = mock.Mock(schema=None)
         good.name = clone_name("t", FP)
         _testenv.drop_own(good)
-        good.drop.assert_called_once_with()
+        good.drop.assert_called_once_with(wait=False)
         schema = mock.Mock(schema=schema_name("t"))
         schema.name = schema.schema
         _testenv.drop_own(schema)
