@@ -195,7 +195,7 @@ class GuardTest(unittest.TestCase):
         schema = mock.Mock(schema=schema_name("t"))
         schema.name = schema.schema
         _testenv.drop_own(schema)
-        schema.drop.assert_called_once_with()
+        schema.drop.assert_called_once_with(wait=False)
         for name, schema_value in (("postgres", None), (template_name(None, FP), None), ("mydb", "public")):
             bad = mock.Mock(schema=schema_value)
             bad.name = name
