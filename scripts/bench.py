@@ -270,8 +270,17 @@ executor.start()
 try:
     executor.wait_for_postgres()
     t2 = time.perf_counter()
-    with psycopg.connect(host="127.0.0.1", port=cfg["port"], user=executor.user, dbname="postgres") as conn:
-        conn.execute("select 1").fetchone()
+    # wait_for_postgres can return while the server still says "starting up"
+    # (57P03): retry the first query as a user of the fixture would have to.
+    for attempt in range(200):
+        try:
+            with psycopg.connect(host="127.0.0.1", port=cfg["port"], user=executor.user, dbname="postgres") as conn:
+                conn.execute("select 1").fetchone()
+            break
+        except psycopg.OperationalError as exc:
+            if "starting up" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.025)
     t3 = time.perf_counter()
     print("READY " + json.dumps({"import": t1 - t0, "start": t2 - t1, "query": t3 - t2}), flush=True)
 finally:
