@@ -8,7 +8,6 @@ Exit codes: 0 ok, 1 failure (one line on stderr, the detail with ``--debug``),
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shlex
@@ -17,16 +16,20 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Sequence
 
-from ._container import ContainerInfo, shared_container_name
+from ._container import shared_container_name
 from ._docker import DockerCLI
 from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
-from ._naming import parse_name
 from ._redact import redact
 from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, prune_containers, resolve_image, server_from_env, up
-from ._templates import ServerTarget, Template, drop_database, target_of
 from ._url import parse_database_url
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Sequence
+
+    from ._container import ContainerInfo
+    from ._templates import Template
 
 __all__ = ["main"]
 
@@ -178,6 +181,9 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 def cmd_drop(args: argparse.Namespace) -> int:
     target = args.database
+    from ._naming import parse_name
+    from ._templates import ServerTarget, drop_database, target_of
+
     name = parse_database_url(target).dbname if "://" in target else target
     parsed = parse_name(name)
     if parsed is None or parsed.kind not in ("clone", "temp"):
@@ -313,6 +319,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         healthy &= _check(False, "image", "", f"{image}: cannot check without a Docker engine")
     psql = shutil.which("psql")
     _check(True, "host psql", psql or "not found (optional: `minitestdb psql` uses the container's own psql)", "")
+    import importlib.util
+
     has_pg8000 = importlib.util.find_spec("pg8000") is not None
     _check(True, "pg8000", "installed (readiness='pg8000' available)" if has_pg8000 else "not installed (optional: the built-in wire client is used)", "")
     return 0 if healthy else 1

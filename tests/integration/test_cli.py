@@ -8,8 +8,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
+import minitestdb
 from minitestdb._docker import DockerCLI
 from tests.integration.support import ROOT_ENV, require_docker
 
@@ -98,6 +100,33 @@ class UpDownTest(unittest.TestCase):
         )
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stdout.strip(), "inside")
+
+
+class TemplateCommandsTest(unittest.TestCase):
+    def test_template_clone_drop_prune(self) -> None:
+        name = f"it-tpl-{os.getpid()}"
+        self.addCleanup(cli, "down", "--name", name, check=False)
+        tmp = tempfile.mkdtemp()
+        with open(os.path.join(tmp, "001.sql"), "w") as fh:
+            fh.write("create table items (id int); insert into items values (1), (2);\n")
+        template = cli("template", "--server", name, "--sql", tmp, "--label", "cli").stdout.strip()
+        self.assertRegex(template, r"^mtdb_tpl_cli_[0-9a-f]{24}$")
+        self.assertEqual(cli("template", "--server", name, "--sql", os.path.join(tmp, "*.sql"), "--label", "cli").stdout.strip(), template)
+        url = cli("clone", "--server", name, "--sql", tmp, "--label", "cli").stdout.strip()
+        dbname = url.rsplit("/", 1)[1]
+        server = minitestdb.attach(name)
+        with server.connect(dbname) as conn:
+            self.assertEqual(conn.query("select count(*) from items").rows, [("2",)])
+        # A kept clone has no owner process: prune leaves it.
+        cli("prune")
+        with server.connect() as conn:
+            self.assertEqual(conn.query(f"select count(*) from pg_database where datname = '{dbname}'").rows, [("1",)])
+        cli("drop", url)
+        with server.connect() as conn:
+            self.assertEqual(conn.query(f"select count(*) from pg_database where datname = '{dbname}'").rows, [("0",)])
+        refused = cli("drop", "--server", name, "postgres", check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("drops only its own clones", refused.stderr)
 
 
 class RaceTest(unittest.TestCase):
