@@ -281,8 +281,33 @@ def _show_progress() -> bool:
         return False
 
 
-def _ensure_image(docker: DockerCLI, image: str, *, pull: bool) -> dict[str, Any]:
-    found = docker.image_inspect(image)
+class _ImagePrefetch:
+    """``docker image inspect`` in a thread, while the caller checks for a container to reuse."""
+
+    def __init__(self, docker: DockerCLI, image: str) -> None:
+        self._result: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._work, args=(docker, image), name="minitestdb-image-inspect", daemon=True)
+        self._thread.start()
+
+    def _work(self, docker: DockerCLI, image: str) -> None:
+        try:
+            self._result["found"] = docker.image_inspect(image)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread by get()
+            self._result["error"] = exc
+
+    def get(self) -> dict[str, Any] | None:
+        self._thread.join()
+        if "error" in self._result:
+            raise self._result["error"]
+        found: dict[str, Any] | None = self._result.get("found")
+        return found
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
+def _ensure_image(docker: DockerCLI, image: str, *, pull: bool, prefetch: _ImagePrefetch | None = None) -> dict[str, Any]:
+    found = prefetch.get() if prefetch is not None else docker.image_inspect(image)
     if found is not None:
         return found
     if not pull:
@@ -529,10 +554,13 @@ def up(
     container_name = shared_container_name(name)
     resolved = resolve_image(image)
     diagnostics = Diagnostics()
+    # Usually the server exists (reuse) or the image does (create): look for both at once.
+    prefetch: _ImagePrefetch | None = _ImagePrefetch(cli, resolved)
     for _ in range(3):
         info = cli.inspect(container_name)
         if info is None:
-            image_info = _ensure_image(cli, resolved, pull=pull)
+            image_info = _ensure_image(cli, resolved, pull=pull, prefetch=prefetch)
+            prefetch = None
             password = _new_password()
             register_secret(password)
             say(f"starting the server {name!r} from {resolved}")
@@ -555,7 +583,10 @@ def up(
             except NoSuchContainerError:
                 continue
         register_secret(info.password)
-        return _await_server(cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness=readiness, keep_on_failure=True, diagnostics=diagnostics)
+        server = _await_server(cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness=readiness, keep_on_failure=True, diagnostics=diagnostics)
+        if prefetch is not None:
+            prefetch.wait()  # its answer is not needed here; just leave no docker process behind
+        return server
     raise MiniTestDBError(f"The shared server {name!r} kept disappearing while starting (another process removing it?); try again.")
 
 
