@@ -53,7 +53,7 @@ os.kill(os.getpid(), getattr(signal, how))
 
 class OwnerDeathTest(LeakCheck):
     def test_private_server_outlives_no_owner(self) -> None:
-        for how, limit in (("SIGKILL", 10), ("SIGTERM", 10), ("raise", 2)):
+        for how, limit in (("SIGKILL", 10), ("SIGTERM", 10), ("SIGINT", 2), ("raise", 2)):
             with self.subTest(how=how):
                 proc = subprocess.run([sys.executable, "-c", OWNER, how], capture_output=True, text=True, env=ROOT_ENV(), timeout=120, check=False)
                 self.assertNotEqual(proc.returncode, 0)

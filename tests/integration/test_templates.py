@@ -261,6 +261,24 @@ class CloneTest(unittest.TestCase):
         pooled.close()
         self.assertEqual(databases(), before)
 
+    def test_a_process_that_exits_leaves_no_pooled_or_queued_clones(self) -> None:
+        before = databases()
+        script = textwrap.dedent("""
+            import json, os, time, minitestdb
+            server = minitestdb.Server.from_url(os.environ["SERVER_URL"])
+            tpl = server.template(sql=os.environ["MIGRATIONS"], name="clones", pool=3)
+            deadline = time.monotonic() + 10
+            while tpl._worker.ready.qsize() < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            used = tpl.clone("used")
+            used.drop(wait=False)
+            forgotten = tpl.clone("forgotten")  # never dropped by the test
+            print(json.dumps({"ready": tpl._worker.ready.qsize()}))
+        """)
+        results = run_workers(script, 1, {"MIGRATIONS": os.path.join(self.tmp, "migrations")})
+        self.assertGreaterEqual(results[0]["ready"], 1)  # type: ignore[operator]
+        self.assertEqual(databases(), before)
+
     def test_reset_returns_to_the_cloned_state(self) -> None:
         with self.template.clone("reset") as db:
             with db.connect() as conn:
