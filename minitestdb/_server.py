@@ -240,12 +240,26 @@ class Server:
         self.close()
 
 
-# Owned servers still open when the interpreter exits are removed then.
+# Owned servers still open when the interpreter exits are removed then (by the
+# process that started them: _OWNER_PID is reset in a forked child).
 _OWNED: set[Server] = set()
+_OWNER_PID = [os.getpid()]
+
+
+def _after_fork_in_child() -> None:
+    _OWNER_PID[0] = os.getpid()
+    _OWNED.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
 def _close_owned_servers() -> None:
+    # A forked child exiting must not remove its parent's servers.
+    if os.getpid() != _OWNER_PID[0]:
+        return
     for server in list(_OWNED):
         try:
             server.close()

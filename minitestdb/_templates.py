@@ -129,10 +129,27 @@ def _create_sql(name: str, template: str, version: int) -> str:
 # Databases this process created and has not dropped: dropped at exit.
 _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
 _WORKERS: weakref.WeakSet[_Worker] = weakref.WeakSet()
+_PROCESS = [os.getpid()]
+
+
+def _after_fork_in_child() -> None:
+    # A forked child shares the parent's sockets and has none of its threads:
+    # forget them (without closing: they are the parent's) and start afresh.
+    _PROCESS[0] = os.getpid()
+    _LIVE.clear()
+    _WORKERS.clear()
+    with _Admin._instances_lock:
+        _Admin._instances.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
 def _cleanup_at_exit() -> None:
+    if os.getpid() != _PROCESS[0]:
+        return  # a forked child: these belong to the parent
     for worker in list(_WORKERS):
         worker.stop()
     for database in list(_LIVE):
@@ -260,6 +277,7 @@ class _Worker:
         self._stopped = threading.Event()
         self._admin = _Admin(template.target)  # its own connection: it must not block the caller's
         self.error: BaseException | None = None
+        self.pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name=f"minitestdb-worker-{template.name}", daemon=True)
         _WORKERS.add(self)
         self._thread.start()
@@ -358,9 +376,13 @@ class Template:
         self.server_version = server_version
         self.pool_size = pool_size
         self.build_seconds = build_seconds
-        self._admin = _Admin.for_target(target)
         self._worker: _Worker | None = None
         self._worker_lock = threading.Lock()
+
+    @property
+    def _admin(self) -> _Admin:
+        # Looked up on each use, so that a forked child gets its own connection.
+        return _Admin.for_target(self.target)
 
     def __repr__(self) -> str:
         return f"<minitestdb.Template {self.name} on {self.target.host}:{self.target.port}>"
@@ -372,7 +394,7 @@ class Template:
 
     def _background(self) -> _Worker:
         with self._worker_lock:
-            if self._worker is None:
+            if self._worker is None or self._worker.pid != os.getpid():
                 self._worker = _Worker(self, self.pool_size)
             worker = self._worker
         if worker.error is not None:

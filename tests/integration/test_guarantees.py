@@ -77,6 +77,38 @@ class OwnerDeathTest(LeakCheck):
         self.assert_no_new_containers()
 
 
+FORKER = """
+import os, sys, tempfile, minitestdb
+from minitestdb._docker import DockerCLI
+server = minitestdb.start()
+tmp = tempfile.mkdtemp()
+with open(os.path.join(tmp, "1.sql"), "w") as fh:
+    fh.write("create table t (x int);")
+template = server.template(sql=tmp, pool=2)
+mine = template.clone("parent")
+pid = os.fork()
+if pid == 0:  # the child clones over its own connection, then exits normally (atexit runs)
+    with template.clone("child") as db, db.connect() as conn:
+        conn.query("insert into t values (1)")
+    sys.exit(0)
+os.waitpid(pid, 0)
+assert DockerCLI().inspect(server.container_id) is not None, "the child removed its parent's server"
+with mine.connect() as conn:
+    assert conn.query("select count(*) from t").rows == [("0",)]
+template.clone("after the fork").drop()
+print(server.container_id)
+"""
+
+
+@unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
+class ForkTest(LeakCheck):
+    def test_a_forked_child_leaves_its_parent_alone(self) -> None:
+        proc = subprocess.run([sys.executable, "-c", FORKER], capture_output=True, text=True, env=ROOT_ENV(), timeout=120, check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        wait_gone(proc.stdout.strip(), 2)  # removed by the parent's own exit
+        self.assert_no_new_containers()
+
+
 class KilledContainerTest(unittest.TestCase):
     def test_docker_kill_fails_clearly_then_up_brings_it_back(self) -> None:
         name = f"it-kill-{os.getpid()}"
