@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import unittest
+from typing import Any
 
 from minitestdb._docker import DockerCLI
 from minitestdb._errors import MiniTestDBError
@@ -66,3 +67,10 @@ def ROOT_ENV() -> dict[str, str]:
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["MINITESTDB_IMAGE"] = TEST_IMAGE
     return env
+
+
+def database_names(server: Any, *, templates: bool = True) -> set[str]:
+    """The databases on *server*; without *templates*, leave out the templates (meant to stay)."""
+    sql = "select datname from pg_database" + ("" if templates else " where not datistemplate")
+    with server.connect() as conn:
+        return {row[0] for row in conn.query(sql).rows if row[0]}

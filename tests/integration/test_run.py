@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 import minitestdb
-from tests.integration.support import ROOT_ENV, require_docker
+from tests.integration.support import ROOT_ENV, database_names, require_docker
 
 SERVER: minitestdb.Server
 CHILD = """
@@ -36,8 +36,7 @@ def tearDownModule() -> None:
 
 def databases() -> set[str]:
     """Every database but the templates (which are meant to stay, to be found by later runs)."""
-    with SERVER.connect() as conn:
-        return {row[0] for row in conn.query("select datname from pg_database where not datistemplate").rows if row[0]}
+    return database_names(SERVER, templates=False)
 
 
 class RunTest(unittest.TestCase):

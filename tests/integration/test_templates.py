@@ -16,7 +16,7 @@ from unittest import mock
 
 import minitestdb
 from minitestdb._naming import clone_name
-from tests.integration.support import ROOT_ENV, require_docker
+from tests.integration.support import ROOT_ENV, database_names, require_docker
 
 SERVER: minitestdb.Server
 
@@ -32,8 +32,7 @@ def tearDownModule() -> None:
 
 
 def databases() -> set[str]:
-    with SERVER.connect() as conn:
-        return {row[0] for row in conn.query("select datname from pg_database").rows if row[0]}
+    return database_names(SERVER)
 
 
 def migrations(tmp: str, files: dict[str, str]) -> str:
