@@ -287,8 +287,7 @@ class DockerCLI:
         try:
             out = self.run(["container", "inspect", *containers], timeout=30).stdout
         except DockerCommandError as exc:
-            # A container removed between ps and inspect: inspect prints the rest.
-            out = ""
+            # A container removed between ps and inspect fails the whole call: inspect the rest one by one.
             if not re.search(r"no such", exc.stderr, re.IGNORECASE):
                 raise
             return [info for info in (self.inspect(c) for c in containers) if info is not None]

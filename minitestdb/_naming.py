@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
+from typing import Sequence, Union
 
 from ._container import hostname
 from ._errors import ConfigurationError
@@ -213,8 +213,3 @@ def parse_name(name: str) -> ParsedName | None:
         if match:
             return ParsedName(kind, match.group("host"), int(match.group("pid"), 36))
     return None
-
-
-def is_ours(names: Iterable[str]) -> list[str]:
-    """The names among *names* that minitestdb made (safe for it to drop)."""
-    return [n for n in names if parse_name(n) is not None]

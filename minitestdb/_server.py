@@ -227,12 +227,6 @@ class Server:
             finally:
                 self.diagnostics.mark("closed")
 
-    def remove(self) -> None:
-        """Stop and remove the container, owned or shared."""
-        self.owned = True
-        self._closed = False
-        self.close()
-
     def __enter__(self) -> Server:
         return self
 
