@@ -12,10 +12,8 @@ import hashlib
 import itertools
 import os
 import re
-import secrets
 import threading
-from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import NamedTuple, Sequence, Union
 
 from ._container import hostname
 from ._errors import ConfigurationError
@@ -52,8 +50,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 _MAGIC = re.compile(r"[*?[]")
 
 
-@dataclass(frozen=True)
-class InputFile:
+class InputFile(NamedTuple):
     """One migration or seed file: where it is, and the name it is hashed under."""
 
     path: str
@@ -137,6 +134,11 @@ def host_tag(host: str | None = None) -> str:
     return hashlib.sha256((host or hostname()).encode()).hexdigest()[:4]
 
 
+def _random_hex(nbytes: int) -> str:
+    # Random bits for uniqueness, from the same source as the secrets module.
+    return os.urandom(nbytes).hex()
+
+
 def _base36(value: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -156,7 +158,7 @@ def template_name(label: str | None, fp: str) -> str:
 
 def temp_build_name(fp: str, pid: int | None = None) -> str:
     """The name a template is built under before the rename: ``mtdb_tmp_<fp>_<host><pid>_<rand>``."""
-    return f"{TEMP_PREFIX}{fp[:16]}_{host_tag()}{_base36(os.getpid() if pid is None else pid)}_{secrets.token_hex(3)}"
+    return f"{TEMP_PREFIX}{fp[:16]}_{host_tag()}{_base36(os.getpid() if pid is None else pid)}_{_random_hex(3)}"
 
 
 _counter = itertools.count(1)
@@ -176,7 +178,7 @@ def clone_name(label: str | None, fp: str, *, pid: int | None = None, host: str 
     ``\\l``; the owner part lets :func:`prune` find clones whose process is gone.
     """
     owner = f"{host_tag(host)}{_base36(os.getpid() if pid is None else pid)}"
-    tail = f"{fp[:8]}_{owner}_{_base36(_next_counter())}{secrets.token_hex(3)}"
+    tail = f"{fp[:8]}_{owner}_{_base36(_next_counter())}{_random_hex(3)}"
     room = MAX_IDENTIFIER_BYTES - len(CLONE_PREFIX) - len(tail) - 1
     middle = slug(label or "", max(0, min(20, room)))
     return f"{CLONE_PREFIX}{middle}_{tail}" if middle else f"{CLONE_PREFIX}{tail}"
@@ -185,7 +187,7 @@ def clone_name(label: str | None, fp: str, *, pid: int | None = None, host: str 
 def schema_name(label: str | None = None) -> str:
     """``test_<label>_<host4><pid36>_<counter36><rand6>`` for the schema mode."""
     owner = f"{host_tag()}{_base36(os.getpid())}"
-    tail = f"{owner}_{_base36(_next_counter())}{secrets.token_hex(3)}"
+    tail = f"{owner}_{_base36(_next_counter())}{_random_hex(3)}"
     middle = slug(label or "", 20)
     return f"{SCHEMA_PREFIX}{middle}_{tail}" if middle else f"{SCHEMA_PREFIX}{tail}"
 
@@ -195,8 +197,7 @@ _TEMP = re.compile(r"^mtdb_tmp_(?P<fp>[0-9a-f]{16})_(?P<host>[0-9a-f]{4})(?P<pid
 _SCHEMA = re.compile(r"^test_(?:(?P<label>[a-z0-9_]*)_)?(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)$")
 
 
-@dataclass(frozen=True)
-class ParsedName:
+class ParsedName(NamedTuple):
     """What a minitestdb database or schema name says about itself."""
 
     kind: str  # "template", "temp", "clone" or "schema"
