@@ -23,14 +23,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import write_schema  # the same 30-table schema as the peer benchmark (scripts/ is on sys.path)
+from bench_common import pct, write_schema  # shared with bench.py (scripts/ is on sys.path when run as a script)
 
 import minitestdb
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def row(label: str, seconds: list[float]) -> tuple[str, float, float, int]:
