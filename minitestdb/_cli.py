@@ -8,6 +8,7 @@ Exit codes: 0 ok, 1 failure (one line on stderr, the detail with ``--debug``),
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shlex
@@ -16,20 +17,20 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Sequence
 
-from ._container import shared_container_name
+from ._container import ContainerInfo, shared_container_name
 from ._docker import DockerCLI
+from ._endpoint import Endpoint
+from ._env import read_env
 from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._naming import parse_name
+from ._psql import psql_command, psql_environment
 from ._redact import redact
-from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, prune_containers, resolve_image, server_from_env, up
-from ._url import parse_database_url
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Sequence
-
-    from ._container import ContainerInfo
-    from ._templates import Template
+from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, up
+from ._server_from_env import server_from_env
+from ._templates import Template, drop_database
+from ._watchdog import detach, prune_containers, watch
 
 __all__ = ["main"]
 
@@ -138,31 +139,20 @@ def cmd_psql(args: argparse.Namespace) -> int:
     extra = list(args.psql_args)
     if extra and extra[0] == "--":
         extra = extra[1:]
-    # The password travels in the environment, never in argv (other users can read argv).
-    env = dict(os.environ)
-    env.update(server.env)
-    host_psql = shutil.which("psql")
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    argv = psql_command(server.endpoint, extra, host_psql=shutil.which("psql"), container=server.container_id, docker_binary=server.docker.binary, tty=tty)
     # Interactive sessions have no timeout: the person at the prompt decides when it ends.
-    if host_psql:
-        argv = [host_psql, *extra]
-        return subprocess.call(argv, env=env)
-    cli = DockerCLI()
-    tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
-    argv = [cli.binary, "exec", "-i", *tty, "-e", "PGPASSWORD", server.container_id, "psql", "-U", server.user, "-d", server.dbname, *extra]
-    return subprocess.call(argv, env=env)
+    return subprocess.call(argv, env=psql_environment(server.endpoint, os.environ))
 
 
 def _template_server(args: argparse.Namespace) -> Server:
     """TEST_DATABASE_URL's server when set, else the shared server (started if needed)."""
-    url = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if url:
-        return Server.from_url(url)
-    return up(args.server, progress=_say)
+    return server_from_env(name=args.server, progress=_say)
 
 
 def _template(args: argparse.Namespace) -> Template:
     server = _template_server(args)
-    template: Template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
+    template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
     _say(f"template {template.name} {'built' if template.built else 'found'} in {template.build_seconds:.2f} s")
     return template
 
@@ -180,34 +170,25 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_drop(args: argparse.Namespace) -> int:
-    target = args.database
-    from ._naming import parse_name
-    from ._templates import ServerTarget, drop_database, target_of
-
-    name = parse_database_url(target).dbname if "://" in target else target
+    given = Endpoint.from_url(args.database) if "://" in args.database else None
+    name = given.dbname if given else args.database
     parsed = parse_name(name)
     if parsed is None or parsed.kind not in ("clone", "temp"):
         raise ConfigurationError(f"{name!r} is not a database minitestdb cloned; minitestdb drops only its own clones.")
-    if "://" in target:
-        # Connect to the server's maintenance database: a database cannot drop itself.
-        url = parse_database_url(target)
-        admin = ServerTarget(host=url.host, port=url.port, user=url.user, password=url.password, dbname="postgres")
-    else:
-        admin = target_of(_template_server(args))
+    # Connect to the server's maintenance database: a database cannot drop itself.
+    admin = given.replace(dbname="postgres", options="") if given else _template_server(args).endpoint
     drop_database(admin, name)
     _say(f"dropped {name}")
     return 0
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    removed = [] if os.environ.get("TEST_DATABASE_URL", "").strip() else prune_containers()
+    url = read_env().test_database_url
+    removed = [] if url else prune_containers()
     for name in removed:
         print(name)
     # Databases: on TEST_DATABASE_URL's server, else on every running shared server (none is started).
-    if os.environ.get("TEST_DATABASE_URL", "").strip():
-        servers = [Server.from_url(os.environ["TEST_DATABASE_URL"])]
-    else:
-        servers = [attach(info.server_name) for info in find_servers(shared_only=True) if info.running]
+    servers = [Server.from_url(url)] if url else [attach(info.server_name) for info in find_servers(shared_only=True) if info.running]
     dropped = []
     for server in servers:
         dropped += server.prune(keep_templates=args.keep)
@@ -235,19 +216,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     database = None
     try:
         server = server_from_env(name=args.server, progress=_say)
-        template: Template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
+        template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
         database = template.clone(args.label or "run")
         _say(f"database {database.name} ready; running {' '.join(shlex.quote(part) for part in command)}")
         env = dict(os.environ)
-        env.update({
-            "TEST_DATABASE_URL": database.url,
-            "DATABASE_URL": database.url,
-            "PGHOST": database.host,
-            "PGPORT": str(database.port),
-            "PGUSER": database.user,
-            "PGPASSWORD": database.password,
-            "PGDATABASE": database.dbname,
-        })
+        env.update(database.env)
+        env["TEST_DATABASE_URL"] = database.url
         try:
             child = subprocess.Popen(command, env=env)
         except OSError as exc:
@@ -278,8 +252,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_watchdog(args: argparse.Namespace) -> int:
-    from ._watchdog import detach, watch
-
     detach()
     return watch(args.pid, args.start_time, args.docker)
 
@@ -311,7 +283,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _check(False, "Docker engine", "", f"{exc}")
         healthy &= engine_ok
         healthy &= _check(permission_ok, "socket permission", "the engine's socket accepts this user", "denied -> add your user to the 'docker' group and log in again, or use rootless Docker")
-    image = resolve_image(args.image)
+    image = args.image or read_env().image
     if engine_ok:
         present = cli.image_inspect(image) is not None
         healthy &= _check(present, "image", f"{image} is present", f"{image} is not present -> it is pulled on first `up`; offline, pass --image or set MINITESTDB_IMAGE to an image you have")
@@ -319,8 +291,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         healthy &= _check(False, "image", "", f"{image}: cannot check without a Docker engine")
     psql = shutil.which("psql")
     _check(True, "host psql", psql or "not found (optional: `minitestdb psql` uses the container's own psql)", "")
-    import importlib.util
-
     has_pg8000 = importlib.util.find_spec("pg8000") is not None
     _check(True, "pg8000", "installed (readiness='pg8000' available)" if has_pg8000 else "not installed (optional: the built-in wire client is used)", "")
     return 0 if healthy else 1

@@ -1,21 +1,17 @@
-"""Pure code for containers: names, labels, ``docker create`` argv, ``docker inspect`` parsing.
+"""Pure rules for containers: names, labels, the spec and its ``docker create`` argv,
+``docker inspect`` parsing, whether a shared server can be reused, why one exited.
 
-Nothing here runs a process or opens a socket, so every rule (loopback-only
-publishing, labels, the fast defaults, port parsing) is tested with exact
-argv lists and captured ``docker inspect`` JSON.
+Nothing here runs a process, opens a socket or reads the clock, so every rule
+(loopback-only publishing, labels, the fast defaults, port parsing, reuse) is
+tested with exact argv lists and captured ``docker inspect`` JSON.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import time
+from typing import Any, Mapping, Sequence
 
 from ._errors import ConfigurationError
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing is not imported at run time: it costs `import minitestdb` several ms
-    from typing import Any, Mapping, Sequence
 
 __all__ = [
     "CONTAINER_PORT",
@@ -24,9 +20,12 @@ __all__ = [
     "LABEL",
     "ContainerInfo",
     "ContainerSpec",
+    "build_spec",
+    "check_port_and_timeout",
+    "check_reusable",
     "create_argv",
     "data_volume",
-    "hostname",
+    "exit_reason",
     "owner_labels",
     "parse_inspect",
     "private_container_name",
@@ -61,15 +60,6 @@ DEFAULT_SERVER_SETTINGS: Mapping[str, str] = {
 _SERVER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
-def hostname() -> str:
-    """This machine's host name (``os.uname`` where it exists: no need to import socket)."""
-    if hasattr(os, "uname"):
-        return os.uname().nodename
-    import socket
-
-    return socket.gethostname()
-
-
 def validate_server_name(name: str) -> str:
     """Return *name* if it can be part of a container name, else raise ConfigurationError."""
     if not _SERVER_NAME.match(name):
@@ -89,15 +79,15 @@ def private_container_name(pid: int, token: str) -> str:
     return f"minitestdb-p{pid}-{token}"
 
 
-def owner_labels(*, name: str, shared: bool, user: str, dbname: str, pid: int | None = None, host: str | None = None, now: float | None = None) -> dict[str, str]:
+def owner_labels(*, name: str, shared: bool, user: str, dbname: str, pid: int, host: str, now: float) -> dict[str, str]:
     """The labels that let any process find, attach to, or prune a container."""
     return {
         LABEL: "1",
         LABEL_NAME: name,
         LABEL_SHARED: "1" if shared else "0",
-        LABEL_OWNER_PID: str(os.getpid() if pid is None else pid),
-        LABEL_OWNER_HOST: hostname() if host is None else host,
-        LABEL_CREATED: str(int(time.time() if now is None else now)),
+        LABEL_OWNER_PID: str(pid),
+        LABEL_OWNER_HOST: host,
+        LABEL_CREATED: str(int(now)),
         LABEL_USER: user,
         LABEL_DBNAME: dbname,
     }
@@ -297,3 +287,87 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
         env=env,
         error=str(state.get("Error", "") or ""),
     )
+
+
+# --- rules for starting and reusing servers ------------------------------------------------
+
+
+def build_spec(
+    *,
+    image: str,
+    image_info: Mapping[str, Any],
+    name: str,
+    labels: Mapping[str, str],
+    user: str,
+    dbname: str,
+    port: int | None,
+    fast: bool,
+    tmpfs: bool | None = None,
+    initdb_args: str | None = None,
+    settings: Mapping[str, str | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+) -> ContainerSpec:
+    """The container for a server: *fast* puts the image's data volume on a tmpfs and turns off durability.
+
+    *settings* override the fast defaults one by one (``None`` removes one);
+    *tmpfs* and *initdb_args* override the rest.
+    """
+    merged: dict[str, str] = dict(DEFAULT_SERVER_SETTINGS) if fast else {}
+    for key, value in (settings or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    use_tmpfs = fast if tmpfs is None else tmpfs
+    return ContainerSpec(
+        image=image,
+        name=name,
+        labels=labels,
+        user=user,
+        dbname=dbname,
+        host_port=port,
+        tmpfs=data_volume(image_info) if use_tmpfs else None,
+        initdb_args=("--no-sync" if fast else "") if initdb_args is None else initdb_args,
+        settings=merged,
+        env=dict(env or {}),
+        extra_args=tuple(extra_args),
+    )
+
+
+def check_port_and_timeout(port: int | None, timeout: float) -> None:
+    """Raise ConfigurationError for a port outside 1-65535 or a timeout that is not positive."""
+    if port is not None and not (0 < port < 65536):
+        raise ConfigurationError(f"The port {port} is not a TCP port: use 1-65535, or leave it out for a free one.")
+    if timeout <= 0:
+        raise ConfigurationError(f"The startup timeout must be positive, not {timeout!r}.")
+
+
+def check_reusable(info: ContainerInfo, *, name: str, image: str, explicit_image: bool, port: int | None, user: str) -> None:
+    """Raise ConfigurationError unless the existing container *info* is the shared server that was asked for."""
+    if info.labels.get(LABEL) != "1":
+        raise ConfigurationError(f"A container named {info.name} exists but was not made by minitestdb: remove or rename it, or use another --name.")
+    if explicit_image and info.image != image:
+        raise ConfigurationError(
+            f"The shared server {name!r} runs the image {info.image!r}, not {image!r}: run `python -m minitestdb down --name {name}` first, or use another --name."
+        )
+    if port is not None and info.port not in (None, port):
+        raise ConfigurationError(
+            f"The shared server {name!r} listens on port {info.port}, not {port}: run `python -m minitestdb down --name {name}` first, or use another --name."
+        )
+    if info.user != user:
+        raise ConfigurationError(f"The shared server {name!r} was made for the user {info.user!r}, not {user!r}: use another --name.")
+
+
+def exit_reason(log_tail: str) -> str:
+    """The line of a container's log tail most likely to say why it stopped.
+
+    >>> exit_reason("initdb: warning\\nFATAL:  data directory has wrong ownership\\nbye")
+    'FATAL:  data directory has wrong ownership'
+    """
+    lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
+    for line in lines:
+        lowered = line.lower()
+        if lowered.startswith("error") or "fatal:" in lowered or "panic:" in lowered or ": error:" in lowered:
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ._redact import redact
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 __all__ = ["Diagnostics"]
 

@@ -8,12 +8,17 @@ docker-compatible CLI (``MINITESTDB_DOCKER=podman``) work as the user set them u
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 import sys
+from typing import Any, Mapping, Sequence
 
 from ._container import ContainerInfo, parse_inspect
+from ._env import read_env
 from ._errors import (
+    ContainerNameConflictError,
     DockerCommandError,
     DockerDaemonError,
     DockerError,
@@ -21,20 +26,15 @@ from ._errors import (
     DockerPermissionError,
     DockerTimeoutError,
     ImageUnavailableError,
+    NoSuchContainerError,
     PortInUseError,
 )
 from ._redact import redact
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, Mapping, Sequence
-
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "ContainerNameConflictError",
     "DockerCLI",
     "DockerResult",
-    "NoSuchContainerError",
     "classify_failure",
     "docker_binary",
 ]
@@ -43,17 +43,9 @@ DEFAULT_TIMEOUT = 60.0
 PULL_TIMEOUT = 900.0
 
 
-class ContainerNameConflictError(DockerCommandError):
-    """``docker create --name`` found the name taken: another process created it first."""
-
-
-class NoSuchContainerError(DockerCommandError):
-    """The container does not exist (any more)."""
-
-
 def docker_binary() -> str:
     """The docker CLI to run: ``MINITESTDB_DOCKER`` or ``docker``."""
-    return os.environ.get("MINITESTDB_DOCKER") or "docker"
+    return read_env().docker
 
 
 _DAEMON_DOWN = (
@@ -156,8 +148,6 @@ class DockerCLI:
         password without putting it in argv).  With *stream_output*, the
         command's output goes to our stderr as it comes (pull progress).
         """
-        import subprocess  # here, not at import: `import minitestdb` stays cheap
-
         argv = [self.binary, *args]
         limit = self.timeout if timeout is None else timeout
         full_env = None
@@ -304,8 +294,6 @@ def _text(value: bytes | str | None) -> str:
 
 
 def _loads(text: str) -> Any:
-    import json
-
     try:
         return json.loads(text)
     except ValueError:

@@ -11,17 +11,16 @@ they survive crossing process boundaries in parallel test runners.
 
 from __future__ import annotations
 
-from ._redact import redact, redact_argv
+from typing import Any, Mapping, Sequence
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, Mapping, Sequence
+from ._redact import redact, redact_argv
 
 __all__ = [
     "AuthenticationError",
     "CleanupError",
     "ConfigurationError",
     "ContainerExitedError",
+    "ContainerNameConflictError",
     "DatabaseConnectionError",
     "DatabaseNotFoundError",
     "DockerCommandError",
@@ -31,7 +30,9 @@ __all__ = [
     "DockerPermissionError",
     "DockerTimeoutError",
     "ImageUnavailableError",
+    "MigrationError",
     "MiniTestDBError",
+    "NoSuchContainerError",
     "PortInUseError",
     "ProtocolError",
     "ReadinessTimeoutError",
@@ -119,6 +120,14 @@ class DockerCommandError(DockerError):
     """A docker command exited non-zero for a reason without a more specific error."""
 
 
+class ContainerNameConflictError(DockerCommandError):
+    """``docker create --name`` found the name taken: another process created it first."""
+
+
+class NoSuchContainerError(DockerCommandError):
+    """The container does not exist (any more)."""
+
+
 class DockerNotFoundError(DockerError, FileNotFoundError):
     """The docker CLI binary (or MINITESTDB_DOCKER) is not on PATH."""
 
@@ -156,6 +165,19 @@ class ReadinessTimeoutError(MiniTestDBError, TimeoutError):
 
 class CleanupError(MiniTestDBError):
     """Removing a container (or database) failed; what is left is named in the message."""
+
+
+# --- migrations ---------------------------------------------------------------------
+
+
+class MigrationError(MiniTestDBError):
+    """A migration or seed file failed; ``.file``, ``.line`` and ``.server_message`` say where and why."""
+
+    def __init__(self, message: str, *, file: str = "", line: int | None = None, server_message: str = "", detail: str = "") -> None:
+        self.file = file
+        self.line = line
+        self.server_message = redact(server_message)
+        super().__init__(message, detail=detail)
 
 
 # --- the wire protocol -------------------------------------------------------------

@@ -4,7 +4,8 @@ It does what minitestdb needs and no more: connect with trust, cleartext
 password, MD5 or SCRAM-SHA-256 authentication (no TLS, so no channel binding),
 run SQL through the simple Query protocol and get text results back::
 
-    with Connection.connect("127.0.0.1", 5432, "postgres", "secret", "postgres") as conn:
+    endpoint = Endpoint(host="127.0.0.1", port=5432, user="postgres", password="secret", dbname="postgres")
+    with connect(endpoint) as conn:
         result = conn.query("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (NULL); SELECT x FROM t")
         result.rows          # [('1',), (None,)]  -- the last statement's rows
         result.tag           # 'SELECT 2'
@@ -25,6 +26,12 @@ each read, so a server that trickles bytes cannot hold the caller.  Errors:
 
 A timeout, a lost connection or a ProtocolError closes the connection, since
 where the byte stream stands is then unknown.  A Connection is not thread-safe.
+
+Incoming messages are dispatched through one handler table per protocol phase
+(start-up, simple query, and the asynchronous messages that can come at any
+time); each ``_on_*`` handler names the section of the PostgreSQL
+documentation's "Frontend/Backend Protocol" chapter that it implements.  A
+message that does not belong to the current phase is a ProtocolError.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from types import TracebackType
 from typing import Callable, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar, overload
 
 from . import _wire
+from ._endpoint import Endpoint
 from ._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -43,9 +51,7 @@ from ._errors import (
     ServerError,
     server_error_from_fields,
 )
-from ._redact import register_secret
 from ._scram import MECHANISM, MECHANISM_PLUS, ScramClient
-from ._wire import quote_ident, quote_literal, server_version_num
 
 __all__ = [
     "MAX_NOTICES",
@@ -54,12 +60,9 @@ __all__ = [
     "Row",
     "StatementResult",
     "connect",
-    "quote_ident",
-    "quote_literal",
-    "server_version_num",
 ]
 
-#: How many NoticeResponses (and notifications) a Connection keeps: the most recent ones.
+#: How many NoticeResponses a Connection keeps: the most recent ones.
 MAX_NOTICES = 100
 
 _RECV_SIZE = 65536
@@ -182,52 +185,36 @@ class _StartupState:
         self.ready = False
 
 
-def _format_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class Connection:
-    """One connection to a PostgreSQL server.  Make it with :meth:`connect`.
+    """One connection to the PostgreSQL server at *endpoint*.  Open it with :func:`connect`.
 
-    Public state, updated as messages arrive:
+    The constructor only checks its arguments; :func:`connect` makes the
+    connection and logs in.  Public state, updated as messages arrive:
 
+    * ``endpoint``: where it connects to (:class:`~minitestdb._endpoint.Endpoint`);
     * ``parameters``: the server's ParameterStatus reports (``server_version``,
       ``server_encoding``, ``TimeZone``, ...);
     * ``notices``: the last :data:`MAX_NOTICES` NoticeResponses, each a dict of
       field codes (``"S"``, ``"C"``, ``"M"``, ...) to values;
-    * ``notifications``: the last MAX_NOTICES LISTEN/NOTIFY notifications;
     * ``backend_pid``: the server process ID (BackendKeyData), or None;
     * ``transaction_status``: ``"I"``, ``"T"`` or ``"E"`` from the last
       ReadyForQuery (``""`` before the first).
     """
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        user: str,
-        database: str,
-        *,
-        timeout: float = 5.0,
-        application_name: str = "minitestdb",
-    ) -> None:
+    def __init__(self, endpoint: Endpoint, *, timeout: float = 5.0, application_name: str = "minitestdb") -> None:
+        port = endpoint.port
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise ConfigurationError(f"The port {port!r} is not a TCP port number (1-65535).")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ConfigurationError(f"The timeout {timeout!r} must be a positive number of seconds.")
-        self.host = host
-        self.port = port
-        self.user = user
-        self.database = database
+        self.endpoint = endpoint
         self.timeout = float(timeout)
         self._op_timeout = self.timeout
         self.application_name = application_name
         self.parameters: dict[str, str] = {}
         self.notices: list[dict[str, str]] = []
-        self.notifications: list[_wire.NotificationResponse] = []
         self.backend_pid: int | None = None
         self.transaction_status = ""
-        self._secret_key = b""
         self._sock: socket.socket | None = None
         self._reader = _wire.MessageReader()
         self._async_handlers: dict[bytes, Callable[[bytes], None]] = {
@@ -258,40 +245,16 @@ class Connection:
 
     # --- opening and closing -----------------------------------------------------------
 
-    @classmethod
-    def connect(
-        cls,
-        host: str,
-        port: int,
-        user: str,
-        password: str | None,
-        database: str,
-        *,
-        timeout: float = 5.0,
-        application_name: str = "minitestdb",
-        options: Mapping[str, str] | None = None,
-    ) -> Connection:
-        """Connect and log in; return the ready Connection.
-
-        *password* may be None for trust authentication.  *options* are extra
-        startup settings (any run-time parameter, e.g. ``{"TimeZone": "UTC"}``).
-        *timeout* bounds the whole of connecting and logging in, and later each
-        query.
-        """
-        if password:
-            register_secret(password)
-        conn = cls(host, port, user, database, timeout=timeout, application_name=application_name)
-        conn._open(password, options)
-        return conn
-
-    def _open(self, password: str | None, options: Mapping[str, str] | None) -> None:
-        startup = _wire.startup_message(self.user, self.database, options, application_name=self.application_name)
+    def _open(self, settings: Mapping[str, str] | None) -> None:
+        """Connect, send the StartupMessage and run the start-up phase up to ReadyForQuery."""
+        ep = self.endpoint
+        startup = _wire.startup_message(ep.user, ep.dbname, settings, application_name=self.application_name, options=ep.options)
         self._op_timeout = self.timeout
         deadline = time.monotonic() + self.timeout
         self._sock = self._connect_socket()
         try:
             self._send(startup, deadline, "sending the startup message")
-            state = _StartupState(password, deadline)
+            state = _StartupState(ep.password or None, deadline)
             try:
                 while not state.ready:
                     msg_type, payload = self._receive(deadline, "logging in")
@@ -313,10 +276,11 @@ class Connection:
 
     def _connect_socket(self) -> socket.socket:
         where = self._where
+        host = self.endpoint.host
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            sock = socket.create_connection((host, self.endpoint.port), timeout=self.timeout)
         except socket.gaierror as exc:
-            raise DatabaseConnectionError(f"Could not connect to PostgreSQL at {where}: cannot resolve the host name {self.host!r} ({exc.strerror}).") from None
+            raise DatabaseConnectionError(f"Could not connect to PostgreSQL at {where}: cannot resolve the host name {host!r} ({exc.strerror}).") from None
         except socket.timeout:
             raise DatabaseConnectionError(f"Could not connect to PostgreSQL at {where}: timed out after {self.timeout:g} s; is the host reachable?") from None
         except ConnectionRefusedError:
@@ -365,7 +329,8 @@ class Connection:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<Connection host={self.host!r} port={self.port} user={self.user!r} database={self.database!r} {state}>"
+        ep = self.endpoint
+        return f"<Connection host={ep.host!r} port={ep.port} user={ep.user!r} dbname={ep.dbname!r} {state}>"
 
     # --- information ---------------------------------------------------------------------
 
@@ -377,11 +342,11 @@ class Connection:
     @property
     def server_version_num(self) -> int:
         """``server_version`` as a number, e.g. 150018; ProtocolError if the server did not report it."""
-        return server_version_num(self.server_version)
+        return _wire.server_version_num(self.server_version)
 
     @property
     def _where(self) -> str:
-        return _format_address(self.host, self.port)
+        return self.endpoint.address
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -493,20 +458,27 @@ class Connection:
     # --- asynchronous messages ---------------------------------------------------------------
 
     def _on_notice(self, payload: bytes) -> None:
+        """Protocol, Message Flow, "Asynchronous Operations": NoticeResponse, kept in ``notices``."""
         self.notices.append(_wire.parse_error_fields(payload))
         del self.notices[:-MAX_NOTICES]
 
     def _on_parameter_status(self, payload: bytes) -> None:
+        """Protocol, Message Flow, "Asynchronous Operations" (and "Start-up"): ParameterStatus, kept in ``parameters``."""
         name, value = _wire.parse_parameter_status(payload)
         self.parameters[name] = value
 
     def _on_notification(self, payload: bytes) -> None:
-        self.notifications.append(_wire.parse_notification(payload))
-        del self.notifications[:-MAX_NOTICES]
+        """Protocol, Message Flow, "Asynchronous Operations": NotificationResponse, checked and dropped (minitestdb does not LISTEN)."""
+        _wire.parse_notification(payload)
 
     # --- startup -------------------------------------------------------------------------------
 
     def _on_authentication(self, state: _StartupState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Start-up" (and "SASL Authentication"): the Authentication* requests.
+
+        Answers a cleartext, MD5 or SCRAM-SHA-256 password request, checks the
+        server's SCRAM signature, and refuses any other method.
+        """
         request = _wire.parse_authentication(payload)
         code = request.code
         if state.authenticated:
@@ -520,7 +492,7 @@ class Connection:
             self._send_auth(state, _wire.password_message(password.encode("utf-8")))
         elif code == _wire.AUTH_MD5_PASSWORD:
             password = self._need_password(state, "an MD5 password")
-            self._send_auth(state, _wire.password_message(_wire.md5_password(self.user, password, request.data)))
+            self._send_auth(state, _wire.password_message(_wire.md5_password(self.endpoint.user, password, request.data)))
         elif code == _wire.AUTH_SASL:
             self._start_sasl(state, request.mechanisms)
         elif code == _wire.AUTH_SASL_CONTINUE:
@@ -548,26 +520,30 @@ class Connection:
 
     def _need_password(self, state: _StartupState, kind: str) -> str:
         if state.password is None:
-            raise AuthenticationError(f"PostgreSQL at {self._where} asks for {kind} for user {self.user!r}, but no password was given.")
+            raise AuthenticationError(f"PostgreSQL at {self._where} asks for {kind} for user {self.endpoint.user!r}, but no password was given.")
         return state.password
 
     def _send_auth(self, state: _StartupState, message: bytes) -> None:
         self._send(message, state.deadline, "logging in")
 
     def _on_startup_error(self, state: _StartupState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Start-up": ErrorResponse, which ends the start-up (the server closes the connection)."""
         raise server_error_from_fields(_wire.parse_error_fields(payload))
 
     def _on_backend_key_data(self, state: _StartupState, payload: bytes) -> None:
-        key = _wire.parse_backend_key_data(payload)
-        self.backend_pid = key.process_id
-        self._secret_key = key.secret_key
+        """Protocol, Message Flow, "Start-up": BackendKeyData; the process ID goes to ``backend_pid`` (minitestdb never cancels)."""
+        self.backend_pid = _wire.parse_backend_key_data(payload)
 
     def _on_negotiate_protocol_version(self, state: _StartupState, payload: bytes) -> None:
-        # minitestdb asks for 3.0 with no protocol options, which every server supports;
-        # the message only confirms that, so it is checked for shape and otherwise ignored.
+        """Protocol, Message Flow, "Start-up": NegotiateProtocolVersion, checked for shape and otherwise ignored.
+
+        minitestdb asks for 3.0 with no protocol options, which every server
+        supports; the message can only confirm that.
+        """
         _wire.parse_negotiate_protocol_version(payload)
 
     def _on_startup_ready(self, state: _StartupState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Start-up": ReadyForQuery, which ends the start-up phase."""
         if not state.authenticated:
             raise ProtocolError("The server said it was ready before the login was accepted.")
         self.transaction_status = _wire.parse_ready_for_query(payload)
@@ -576,33 +552,43 @@ class Connection:
     # --- query responses -----------------------------------------------------------------------
 
     def _on_row_description(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Simple Query": RowDescription, which starts a statement's rows."""
         state.columns = tuple(column.name for column in _wire.parse_row_description(payload))
         state.rows = []
 
     def _on_data_row(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Simple Query": DataRow, one row in text format."""
         row = _wire.parse_data_row(payload)
         if len(row) != len(state.columns):
             raise ProtocolError(f"A DataRow has {len(row)} columns where the RowDescription announced {len(state.columns)}.")
         state.rows.append(row)
 
     def _on_command_complete(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Simple Query": CommandComplete, which ends one statement."""
         state.results.append(StatementResult(state.columns, state.rows, _wire.parse_command_complete(payload)))
         state.columns, state.rows, state.copy_out = (), [], False
 
     def _on_empty_query(self, state: _QueryState, payload: bytes) -> None:
-        _wire.decode_message(_wire.EMPTY_QUERY_RESPONSE, payload)
+        """Protocol, Message Flow, "Simple Query": EmptyQueryResponse, the answer to an empty query string."""
+        _wire.parse_empty(payload, _wire.EMPTY_QUERY_RESPONSE)
 
     def _on_query_error(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Simple Query": ErrorResponse; the first one is raised after ReadyForQuery."""
         if state.error is None:
             state.error = server_error_from_fields(_wire.parse_error_fields(payload))
 
     def _on_query_ready(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "Simple Query": ReadyForQuery, which ends the query."""
         self.transaction_status = _wire.parse_ready_for_query(payload)
         state.done = True
 
     def _on_copy_in(self, state: _QueryState, payload: bytes) -> None:
-        # The server now waits for data; refuse it so that it answers with an error and ReadyForQuery.
-        _wire.decode_message(_wire.COPY_IN_RESPONSE, payload)
+        """Protocol, Message Flow, "COPY Operations": CopyInResponse, answered with CopyFail.
+
+        The server then waits for data; refusing it makes the server answer with
+        an ErrorResponse and ReadyForQuery, so the connection stays usable.
+        """
+        _wire.parse_copy_response(payload, _wire.COPY_IN_RESPONSE)
         self._send(
             _wire.copy_fail_message("COPY FROM STDIN is not supported by minitestdb"),
             state.deadline,
@@ -610,14 +596,16 @@ class Connection:
         )
 
     def _on_copy_out(self, state: _QueryState, payload: bytes) -> None:
-        # COPY TO STDOUT: each CopyData becomes a one-column row of text.
-        _wire.decode_message(_wire.COPY_OUT_RESPONSE, payload)
+        """Protocol, Message Flow, "COPY Operations": CopyOutResponse; each CopyData becomes a one-column row of text."""
+        _wire.parse_copy_response(payload, _wire.COPY_OUT_RESPONSE)
         state.columns, state.rows, state.copy_out = ("copy",), [], True
 
     def _on_copy_both(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "COPY Operations": CopyBothResponse (replication), which minitestdb refuses."""
         raise ProtocolError("The server started a replication (CopyBoth) stream, which minitestdb does not support.")
 
     def _on_copy_data(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "COPY Operations": CopyData, one row of COPY TO STDOUT output."""
         if not state.copy_out:
             raise ProtocolError("The server sent CopyData outside a COPY.")
         try:
@@ -626,21 +614,27 @@ class Connection:
             raise ProtocolError("The server sent COPY data that is not valid UTF-8.") from None
 
     def _on_copy_done(self, state: _QueryState, payload: bytes) -> None:
+        """Protocol, Message Flow, "COPY Operations": CopyDone, the end of COPY TO STDOUT output."""
         if not state.copy_out:
             raise ProtocolError("The server sent CopyDone outside a COPY.")
-        _wire.decode_message(_wire.COPY_DONE, payload)
+        _wire.parse_empty(payload, _wire.COPY_DONE)
 
 
 def connect(
-    host: str,
-    port: int,
-    user: str,
-    password: str | None,
-    database: str,
+    endpoint: Endpoint,
     *,
     timeout: float = 5.0,
     application_name: str = "minitestdb",
-    options: Mapping[str, str] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Connection:
-    """Same as :meth:`Connection.connect`."""
-    return Connection.connect(host, port, user, password, database, timeout=timeout, application_name=application_name, options=options)
+    """Connect to *endpoint* and log in; return the ready Connection.
+
+    An empty ``endpoint.password`` means none (trust authentication); a
+    non-empty ``endpoint.options`` is sent as the ``options`` startup parameter
+    (e.g. ``-c search_path=app``).  *settings* are extra run-time parameters
+    for the session, e.g. ``{"TimeZone": "UTC"}``.  *timeout* bounds the whole
+    of connecting and logging in, and later each query.
+    """
+    conn = Connection(endpoint, timeout=timeout, application_name=application_name)
+    conn._open(settings)
+    return conn

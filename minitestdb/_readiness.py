@@ -8,15 +8,13 @@ only.  So each attempt is a full startup, authentication and ``select 1``.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from ._diagnostics import Diagnostics
-from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ReadinessTimeoutError, ServerError
+from ._endpoint import Endpoint
+from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ReadinessTimeoutError, ServerError, server_error_from_fields
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Callable
-
-__all__ = ["READINESS_METHODS", "RETRY_SQLSTATES", "is_retryable", "probe", "wait_until_ready"]
+__all__ = ["READINESS_METHODS", "RETRY_SQLSTATES", "check_method", "is_retryable", "probe", "wait_until_ready"]
 
 READINESS_METHODS = ("wire", "pg8000")
 #: cannot_connect_now (starting up / shutting down) and too_many_connections.
@@ -38,33 +36,39 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, DatabaseConnectionError)
 
 
-def probe(*, host: str, port: int, user: str, password: str, dbname: str, method: str = "wire", timeout: float = 2.0) -> None:
-    """One readiness attempt: connect, authenticate, ``select 1``; raise if it fails."""
-    if method == "wire":
-        from ._pgconn import connect
-
-        with connect(host=host, port=port, user=user, password=password, database=dbname, timeout=timeout, application_name="minitestdb-readiness") as conn:
-            conn.query("select 1")
-    elif method == "pg8000":
-        _probe_pg8000(host=host, port=port, user=user, password=password, dbname=dbname, timeout=timeout)
-    else:
+def check_method(method: str) -> None:
+    """Raise ConfigurationError unless *method* is one of :data:`READINESS_METHODS`."""
+    if method not in READINESS_METHODS:
         raise ConfigurationError(f"Unknown readiness method {method!r}: use one of {', '.join(READINESS_METHODS)}.")
 
 
-def _probe_pg8000(*, host: str, port: int, user: str, password: str, dbname: str, timeout: float) -> None:
+def probe(endpoint: Endpoint, *, method: str = "wire", timeout: float = 2.0) -> None:
+    """One readiness attempt: connect, authenticate, ``select 1``; raise if it fails."""
+    check_method(method)
+    if method == "pg8000":
+        _probe_pg8000(endpoint, timeout=timeout)
+        return
+    # The wire client (socket, SCRAM) loads with the first probe: about 3 ms off `import minitestdb`.
+    from ._pgconn import connect
+
+    with connect(endpoint, timeout=timeout, application_name="minitestdb-readiness") as conn:
+        conn.query("select 1")
+
+
+def _probe_pg8000(endpoint: Endpoint, *, timeout: float) -> None:
     try:
+        # Optional, and only for readiness='pg8000': imported when asked for.
         import pg8000.native  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         raise ConfigurationError("readiness='pg8000' needs the pg8000 package: pip install pg8000 (or use the default, 'wire').") from None
-    from ._errors import server_error_from_fields
-
+    e = endpoint
     try:
-        conn = pg8000.native.Connection(user, host=host, port=port, database=dbname, password=password, timeout=timeout, application_name="minitestdb-readiness")
+        conn = pg8000.native.Connection(e.user, host=e.host, port=e.port, database=e.dbname, password=e.password, timeout=timeout, application_name="minitestdb-readiness")
     except pg8000.native.DatabaseError as exc:
         fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"M": str(exc)}
         raise server_error_from_fields(fields) from None
     except (pg8000.native.InterfaceError, OSError) as exc:
-        raise DatabaseConnectionError(f"pg8000 could not connect to {host}:{port}: {exc}") from None
+        raise DatabaseConnectionError(f"pg8000 could not connect to {e.address}: {exc}") from None
     try:
         conn.run("select 1")
     finally:
@@ -75,12 +79,8 @@ def _probe_pg8000(*, host: str, port: int, user: str, password: str, dbname: str
 
 
 def wait_until_ready(
+    endpoint: Endpoint,
     *,
-    host: str,
-    port: int,
-    user: str,
-    password: str,
-    dbname: str,
     timeout: float,
     diagnostics: Diagnostics,
     check_container: Callable[[], None] | None = None,
@@ -91,8 +91,7 @@ def wait_until_ready(
     *check_container* is called about every 0.3 s and raises (ContainerExitedError)
     when the container has stopped, so a crash fails fast, not after *timeout*.
     """
-    if method not in READINESS_METHODS:
-        raise ConfigurationError(f"Unknown readiness method {method!r}: use one of {', '.join(READINESS_METHODS)}.")
+    check_method(method)
     diagnostics.readiness_method = method
     deadline = time.monotonic() + timeout
     next_state_check = time.monotonic() + STATE_CHECK_INTERVAL
@@ -100,7 +99,7 @@ def wait_until_ready(
         diagnostics.readiness_attempts += 1
         remaining = deadline - time.monotonic()
         try:
-            probe(host=host, port=port, user=user, password=password, dbname=dbname, method=method, timeout=max(0.2, min(2.0, remaining)))
+            probe(endpoint, method=method, timeout=max(0.2, min(2.0, remaining)))
             return
         except MiniTestDBError as exc:
             diagnostics.note_readiness_error(exc)
@@ -112,7 +111,7 @@ def wait_until_ready(
             next_state_check = now + STATE_CHECK_INTERVAL
         if now >= deadline:
             raise ReadinessTimeoutError(
-                f"PostgreSQL at {host}:{port} did not answer a query within {timeout:g} s "
+                f"PostgreSQL at {endpoint.address} did not answer a query within {timeout:g} s "
                 f"({diagnostics.readiness_attempts} attempts, last: {diagnostics.last_readiness_error}); "
                 "raise the timeout or look at the container's log.",
                 detail=diagnostics.log_tail,

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Iterable
+from typing import Iterable
 
 __all__ = ["MASK", "redact", "redact_argv", "register_secret"]
 

@@ -25,8 +25,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import re
-import secrets
 import stringprep
 import unicodedata
 from typing import Callable
@@ -149,7 +149,7 @@ class ScramClient:
 
     def __init__(self, username: str, password: str, nonce: str | None = None) -> None:
         if nonce is None:
-            nonce = base64.b64encode(secrets.token_bytes(18)).decode("ascii")
+            nonce = base64.b64encode(os.urandom(18)).decode("ascii")
         elif not _NONCE_RE.fullmatch(nonce):
             raise ConfigurationError("A SCRAM client nonce must be printable ASCII without commas.")
         self._nonce = nonce

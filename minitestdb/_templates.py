@@ -15,31 +15,17 @@ import queue
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
+from ._endpoint import Endpoint
 from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError
-from ._naming import (
-    InputFile,
-    PathLike,
-    clone_name,
-    fingerprint,
-    host_tag,
-    parse_name,
-    resolve_inputs,
-    schema_name,
-    temp_build_name,
-    template_name,
-)
+from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, apply_files, digest_files, fingerprint, resolve_inputs
+from ._naming import clone_name, host_tag, owner_part, parse_name, schema_name, temp_build_name, template_family, template_name, unique_part
+from ._owner import at_fork_in_child, hostname, next_count, owner_alive
 from ._pgconn import Connection, connect
-from ._psql import DEFAULT_MIGRATION_TIMEOUT, PsqlTarget, apply_files
-from ._redact import register_secret
-from ._url import format_database_url
 from ._wire import quote_ident, quote_literal, server_version_num
 
-if TYPE_CHECKING:
-    from ._docker import DockerCLI
-
-__all__ = ["Database", "ServerTarget", "Template", "build_template", "drop_database", "prune", "target_of"]
+__all__ = ["DEFAULT_POOL_SIZE", "Database", "Template", "build_template", "drop_database", "prune_databases"]
 
 #: First key of every advisory lock minitestdb takes ("mtdb"), so it never meets an application's locks.
 LOCK_NAMESPACE = 0x6D746462
@@ -47,48 +33,33 @@ DEFAULT_POOL_SIZE = 2
 ADMIN_TIMEOUT = 60.0
 
 
-class ServerTarget:
-    """What templates need to know about a server: where it is, and how to exec into it."""
-
-    def __init__(self, *, host: str, port: int, user: str, password: str, dbname: str, container_id: str | None = None, docker: DockerCLI | None = None) -> None:
-        self.host, self.port, self.user, self.password, self.dbname = host, port, user, password, dbname
-        self.container_id = container_id
-        self.docker = docker
-        register_secret(password)
-
-    def url_for(self, dbname: str, *, password: bool = True, options: str = "") -> str:
-        return format_database_url(user=self.user, password=self.password if password else None, host=self.host, port=self.port, dbname=dbname, options=options)
-
-    def psql_target(self) -> PsqlTarget:
-        return PsqlTarget(host=self.host, port=self.port, user=self.user, password=self.password, container_id=self.container_id, docker=self.docker)
-
-    def key(self) -> tuple[str, int, str, str]:
-        return (self.host, self.port, self.user, self.dbname)
-
-
 class _Admin:
     """One long-lived admin connection per process and server, shared by threads under a lock."""
 
-    _instances: ClassVar[dict[tuple[str, int, str, str], _Admin]] = {}
+    _instances: ClassVar[dict[Endpoint, _Admin]] = {}
     _instances_lock = threading.Lock()
 
-    def __init__(self, target: ServerTarget) -> None:
-        self.target = target
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
         self.lock = threading.RLock()
         self._conn: Connection | None = None
 
     @classmethod
-    def for_target(cls, target: ServerTarget) -> _Admin:
+    def of(cls, endpoint: Endpoint) -> _Admin:
         with cls._instances_lock:
-            admin = cls._instances.get(target.key())
+            admin = cls._instances.get(endpoint)
             if admin is None:
-                admin = cls._instances[target.key()] = cls(target)
+                admin = cls._instances[endpoint] = cls(endpoint)
             return admin
+
+    @classmethod
+    def forget_all(cls) -> None:
+        with cls._instances_lock:
+            cls._instances.clear()
 
     def connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
-            t = self.target
-            self._conn = connect(host=t.host, port=t.port, user=t.user, password=t.password, database=t.dbname, timeout=ADMIN_TIMEOUT, application_name="minitestdb-admin")
+            self._conn = connect(self.endpoint, timeout=ADMIN_TIMEOUT, application_name="minitestdb-admin")
         return self._conn
 
     def query(self, sql: str) -> list[tuple[str | None, ...]]:
@@ -111,6 +82,14 @@ class _Admin:
                 self._conn = None
 
 
+def _owner(pid: int | None = None) -> str:
+    return owner_part(hostname(), os.getpid() if pid is None else pid)
+
+
+def _unique() -> str:
+    return unique_part(next_count(), os.urandom(3).hex())
+
+
 def _drop_sql(name: str, version: int) -> list[str]:
     if version >= 130000:
         return [f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"]
@@ -129,27 +108,15 @@ def _create_sql(name: str, template: str, version: int) -> str:
 # Databases this process created and has not dropped: dropped at exit.
 _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
 _WORKERS: weakref.WeakSet[_Worker] = weakref.WeakSet()
-_PROCESS = [os.getpid()]
-
-
-def _after_fork_in_child() -> None:
-    # A forked child shares the parent's sockets and has none of its threads:
-    # forget them (without closing: they are the parent's) and start afresh.
-    _PROCESS[0] = os.getpid()
-    _LIVE.clear()
-    _WORKERS.clear()
-    with _Admin._instances_lock:
-        _Admin._instances.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+# A forked child shares the parent's sockets and has none of its threads:
+# it forgets them (without closing: they are the parent's) and starts afresh.
+at_fork_in_child(_LIVE.clear)
+at_fork_in_child(_WORKERS.clear)
+at_fork_in_child(_Admin.forget_all)
 
 
 @atexit.register
 def _cleanup_at_exit() -> None:
-    if os.getpid() != _PROCESS[0]:
-        return  # a forked child: these belong to the parent
     for worker in list(_WORKERS):
         worker.stop()
     for database in list(_LIVE):
@@ -170,50 +137,51 @@ class Database:
         self.template = template
         self.name = name
         self.schema = schema
+        #: Where the test connects: the clone, or (schema mode) the server's database with search_path set.
+        self.endpoint = template.endpoint.replace(options=f"-c search_path={schema}") if schema else template.endpoint.replace(dbname=name)
         self.dropped = False
         _LIVE.add(self)
 
     @property
-    def _target(self) -> ServerTarget:
-        return self.template.target
-
-    @property
     def dbname(self) -> str:
         """The database to connect to (in the schema mode, the server's own)."""
-        return self._target.dbname if self.schema else self.name
+        return self.endpoint.dbname
 
     @property
     def options(self) -> str:
-        return f"-c search_path={self.schema}" if self.schema else ""
+        return self.endpoint.options
 
     @property
     def url(self) -> str:
-        return self._target.url_for(self.dbname, options=self.options)
+        return self.endpoint.url
 
     @property
     def redacted_url(self) -> str:
-        return self._target.url_for(self.dbname, password=False, options=self.options)
+        return self.endpoint.redacted_url
+
+    @property
+    def env(self) -> dict[str, str]:
+        """libpq's variables and DATABASE_URL for this database."""
+        return self.endpoint.env
 
     @property
     def host(self) -> str:
-        return self._target.host
+        return self.endpoint.host
 
     @property
     def port(self) -> int:
-        return self._target.port
+        return self.endpoint.port
 
     @property
     def user(self) -> str:
-        return self._target.user
+        return self.endpoint.user
 
     @property
     def password(self) -> str:
-        return self._target.password
+        return self.endpoint.password
 
     def connect(self, *, timeout: float = 10.0) -> Connection:
-        t = self._target
-        options = {"options": self.options} if self.options else None
-        return connect(host=t.host, port=t.port, user=t.user, password=t.password, database=self.dbname, timeout=timeout, options=options)
+        return connect(self.endpoint, timeout=timeout)
 
     def drop(self, *, wait: bool = True) -> None:
         """Drop the database (terminating its leftover connections) or schema. Idempotent.
@@ -275,7 +243,7 @@ class _Worker:
         self.drops: queue.Queue[list[str]] = queue.Queue()
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        self._admin = _Admin(template.target)  # its own connection: it must not block the caller's
+        self._admin = _Admin(template.endpoint)  # its own connection: it must not block the caller's
         self.error: BaseException | None = None
         self.pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name=f"minitestdb-worker-{template.name}", daemon=True)
@@ -297,7 +265,7 @@ class _Worker:
                         self.drops.task_done()
                     continue
                 if self.ready.qsize() < self.size:
-                    name = clone_name("pool", self.template.fingerprint)
+                    name = self.template._new_clone_name("pool")
                     self._admin.query(_create_sql(name, self.template.name, self.template.server_version))
                     self.ready.put(name)
                     continue
@@ -355,8 +323,10 @@ class Template:
 
     def __init__(
         self,
-        target: ServerTarget,
+        endpoint: Endpoint,
         *,
+        container: str | None,
+        docker_binary: str,
         name: str,
         fingerprint: str,
         sql: Sequence[InputFile],
@@ -366,7 +336,10 @@ class Template:
         pool_size: int,
         build_seconds: float,
     ) -> None:
-        self.target = target
+        #: The server's own database: admin statements and the schema mode go there.
+        self.endpoint = endpoint
+        self.container = container
+        self.docker_binary = docker_binary
         self.name = name
         self.fingerprint = fingerprint
         self.sql = list(sql)
@@ -382,10 +355,13 @@ class Template:
     @property
     def _admin(self) -> _Admin:
         # Looked up on each use, so that a forked child gets its own connection.
-        return _Admin.for_target(self.target)
+        return _Admin.of(self.endpoint)
 
     def __repr__(self) -> str:
-        return f"<minitestdb.Template {self.name} on {self.target.host}:{self.target.port}>"
+        return f"<minitestdb.Template {self.name} on {self.endpoint.address}>"
+
+    def _new_clone_name(self, label: str | None, *, pid: int | None = None) -> str:
+        return clone_name(label, self.fingerprint, owner=_owner(pid), suffix=_unique())
 
     def start_pool(self) -> None:
         """Start filling the pool in the background (a no-op with ``pool=0`` or when running)."""
@@ -420,13 +396,13 @@ class Template:
         pooled = self._pooled()
         if pooled is not None:
             return Database(self, pooled)
-        db_name = clone_name(name, self.fingerprint)
+        db_name = self._new_clone_name(name)
         self._admin.query(_create_sql(db_name, self.name, self.server_version))
         return Database(self, db_name)
 
     def keep_clone(self, name: str | None = None) -> Database:
         """A clone with no owner process (for the CLI): kept until dropped, never pruned as orphaned."""
-        db_name = clone_name(name, self.fingerprint, pid=0)
+        db_name = self._new_clone_name(name, pid=0)
         self._admin.query(_create_sql(db_name, self.name, self.server_version))
         database = Database(self, db_name)
         _LIVE.discard(database)
@@ -435,8 +411,8 @@ class Template:
     def _create_schema(self, schema: str) -> None:
         self._admin.query(f"CREATE SCHEMA {quote_ident(schema)}")
         try:
-            files = self.sql + self.seed
-            apply_files(self.target.psql_target(), self.target.dbname, files, options=f"-c search_path={schema}")
+            endpoint = self.endpoint.replace(options=f"-c search_path={schema}")
+            apply_files(endpoint, self.sql + self.seed, container=self.container, docker_binary=self.docker_binary)
         except BaseException:
             self._admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
             raise
@@ -448,7 +424,7 @@ class Template:
         migrations are applied to each schema (no copy is possible), so they must
         not name a schema of their own.
         """
-        schema = schema_name(name)
+        schema = schema_name(name, owner=_owner(), suffix=_unique())
         self._create_schema(schema)
         return Database(self, schema, schema=schema)
 
@@ -468,27 +444,35 @@ class Template:
 
 
 def build_template(
-    target: ServerTarget,
+    endpoint: Endpoint,
     *,
+    container: str | None,
+    docker_binary: str,
     sql: PathLike | Sequence[PathLike] | None = None,
     seed: PathLike | Sequence[PathLike] | None = None,
     name: str | None = None,
     pool: int = DEFAULT_POOL_SIZE,
     timeout: float = DEFAULT_MIGRATION_TIMEOUT,
 ) -> Template:
-    """Find the template for these inputs, or build it exactly once across processes."""
+    """Find the template for these inputs on the server at *endpoint*, or build it exactly once across processes.
+
+    *container* (the server's, if it has one) runs psql when the host has none.
+    """
     if pool < 0:
         raise ConfigurationError(f"The pool size must be 0 (off) or more, not {pool}.")
     sql_files = resolve_inputs(sql)
     seed_files = resolve_inputs(seed)
-    admin = _Admin.for_target(target)
+    admin = _Admin.of(endpoint)
     version = admin.server_version()
-    fp = fingerprint(sql=sql_files, seed=seed_files, server_version=version, role=target.user)
+    fp = fingerprint(digest_files("sql", sql_files) + digest_files("seed", seed_files), server_version=version, role=endpoint.user)
     tpl = template_name(name, fp)
     began = time.monotonic()
 
     def make(built: bool) -> Template:
-        template = Template(target, name=tpl, fingerprint=fp, sql=sql_files, seed=seed_files, built=built, server_version=version, pool_size=pool, build_seconds=time.monotonic() - began)
+        template = Template(
+            endpoint, container=container, docker_binary=docker_binary, name=tpl, fingerprint=fp, sql=sql_files, seed=seed_files,
+            built=built, server_version=version, pool_size=pool, build_seconds=time.monotonic() - began,
+        )
         template.start_pool()
         return template
 
@@ -503,7 +487,22 @@ def build_template(
         try:
             if admin.query(exists):
                 return make(False)
-            _build(admin, target, tpl=tpl, fp=fp, files=sql_files + seed_files, version=version, timeout=timeout)
+            temp = temp_build_name(fp, owner=_owner(), suffix=os.urandom(3).hex())
+            admin.query(f"CREATE DATABASE {quote_ident(temp)}")
+            try:
+                apply_files(endpoint.replace(dbname=temp), sql_files + seed_files, container=container, docker_binary=docker_binary, timeout=timeout)
+                # psql has exited, but make sure no session is left before the rename.
+                admin.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {quote_literal(temp)} AND pid <> pg_backend_pid()")
+                admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
+            except BaseException:
+                for statement in _drop_sql(temp, version):
+                    try:
+                        admin.query(statement)
+                    except MiniTestDBError:
+                        pass
+                raise
+            admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+            admin.query(f"COMMENT ON DATABASE {quote_ident(tpl)} IS {quote_literal(f'minitestdb template built={int(time.time())}')}")
             return make(True)
         finally:
             try:
@@ -512,53 +511,22 @@ def build_template(
                 pass  # a lost session has released its locks already
 
 
-def _build(admin: _Admin, target: ServerTarget, *, tpl: str, fp: str, files: Sequence[InputFile], version: int, timeout: float) -> None:
-    temp = temp_build_name(fp)
-    admin.query(f"CREATE DATABASE {quote_ident(temp)}")
-    try:
-        apply_files(target.psql_target(), temp, files, timeout=timeout)
-        # psql has exited, but make sure no session is left before the rename.
-        admin.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {quote_literal(temp)} AND pid <> pg_backend_pid()")
-        admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
-    except BaseException:
-        for sql in _drop_sql(temp, version):
-            try:
-                admin.query(sql)
-            except MiniTestDBError:
-                pass
-        raise
-    admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-    admin.query(f"COMMENT ON DATABASE {quote_ident(tpl)} IS {quote_literal(f'minitestdb template built={int(time.time())}')}")
-
-
-def drop_database(target: ServerTarget, name: str) -> None:
-    """Drop the database *name*, terminating its sessions (for ``minitestdb drop``)."""
-    admin = _Admin.for_target(target)
+def drop_database(endpoint: Endpoint, name: str) -> None:
+    """Drop the database *name* on the server at *endpoint*, terminating its sessions (for ``minitestdb drop``)."""
+    admin = _Admin.of(endpoint)
     for sql in _drop_sql(name, admin.server_version()):
         admin.query(sql)
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return True  # no owner process: kept on purpose
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def prune(target: ServerTarget, *, keep_templates: int = 2) -> list[str]:
+def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2) -> list[str]:
     """Drop what dead processes left: clones, half-built templates and schemas whose owner
     (on this host) is gone and that nobody is connected to, and all but the newest
     *keep_templates* templates of each name.  Never drops a database in use.
     Returns what it dropped.
     """
-    admin = _Admin.for_target(target)
+    admin = _Admin.of(endpoint)
     version = admin.server_version()
-    me = host_tag()
+    me = host_tag(hostname())
     rows = admin.query(
         "SELECT d.datname, coalesce(shobj_description(d.oid, 'pg_database'), ''), "
         "(SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) "
@@ -572,9 +540,9 @@ def prune(target: ServerTarget, *, keep_templates: int = 2) -> list[str]:
             continue
         if parsed.kind == "template":
             built = int(comment.rsplit("built=", 1)[1]) if comment and "built=" in comment else 0
-            templates.setdefault(datname[:-25], []).append((built, datname))
+            templates.setdefault(template_family(datname), []).append((built, datname))
             continue
-        if parsed.host != me or _pid_alive(parsed.pid) or backends != "0":
+        if parsed.host != me or owner_alive(parsed.pid) or backends != "0":
             continue
         for sql in _drop_sql(datname, version):
             admin.query(sql)
@@ -590,16 +558,8 @@ def prune(target: ServerTarget, *, keep_templates: int = 2) -> list[str]:
             dropped.append(datname)
     for (nspname,) in admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'"):
         parsed = parse_name(nspname or "")
-        if nspname is None or parsed is None or parsed.kind != "schema" or parsed.host != me or _pid_alive(parsed.pid):
+        if nspname is None or parsed is None or parsed.kind != "schema" or parsed.host != me or owner_alive(parsed.pid):
             continue
         admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
         dropped.append(nspname)
     return dropped
-
-
-def target_of(server: Any) -> ServerTarget:
-    """The ServerTarget of a :class:`~minitestdb.Server`."""
-    return ServerTarget(
-        host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.dbname,
-        container_id=getattr(server, "container_id", None) or None, docker=getattr(server, "_docker", None),
-    )

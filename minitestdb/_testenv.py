@@ -16,15 +16,15 @@ import threading
 import unittest
 from typing import Mapping, Sequence, Tuple, Union
 
+from ._env import read_env
 from ._errors import DockerDaemonError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
 from ._naming import parse_name
-from ._server import Server, server_from_env
+from ._server import Server
+from ._server_from_env import server_from_env
 from ._templates import DEFAULT_POOL_SIZE, Database, Template
 
 __all__ = [
     "NO_ENGINE_ERRORS",
-    "REQUIRED_VARIABLES",
-    "SERVER_VARIABLE",
     "assert_own_database",
     "drop_own",
     "is_required",
@@ -37,11 +37,6 @@ __all__ = [
 
 #: The errors that mean "no Docker engine here" (a skip), as opposed to a real failure.
 NO_ENGINE_ERRORS = (DockerNotFoundError, DockerDaemonError, DockerPermissionError)
-#: Either of these set to 1 turns the skip into an error, so CI cannot pass by skipping.
-REQUIRED_VARIABLES = ("MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER")
-#: The shared server the helpers use (default ``default``), e.g. one per project.
-SERVER_VARIABLE = "MINITESTDB_SERVER"
-_TRUE = ("1", "true", "yes", "on")
 
 PathItem = Union[str, "os.PathLike[str]"]
 _ServerKey = Tuple[str, ...]
@@ -55,8 +50,7 @@ _templates: dict[tuple[object, ...], Template] = {}
 
 def is_required(environ: Mapping[str, str] | None = None) -> bool:
     """True when MINITESTDB_REQUIRED or MINITESTDB_REQUIRE_DOCKER is set to 1 (or true/yes/on)."""
-    env = os.environ if environ is None else environ
-    return any(env.get(var, "").strip().lower() in _TRUE for var in REQUIRED_VARIABLES)
+    return read_env(environ).required
 
 
 def skip_reason(exc: BaseException, environ: Mapping[str, str] | None = None) -> str | None:
@@ -66,8 +60,8 @@ def skip_reason(exc: BaseException, environ: Mapping[str, str] | None = None) ->
     TEST_DATABASE_URL was given, or the run is required
     (MINITESTDB_REQUIRED=1 / MINITESTDB_REQUIRE_DOCKER=1).
     """
-    env = os.environ if environ is None else environ
-    if not isinstance(exc, NO_ENGINE_ERRORS) or env.get("TEST_DATABASE_URL", "").strip() or is_required(env):
+    env = read_env(environ)
+    if not isinstance(exc, NO_ENGINE_ERRORS) or env.test_database_url or env.required:
         return None
     return f"minitestdb: no Docker engine, database tests skipped: {str(exc).rstrip('.')}; or set TEST_DATABASE_URL (MINITESTDB_REQUIRED=1 makes this an error)."
 
@@ -114,11 +108,6 @@ def drop_own(database: Database) -> None:
 # --- the cached server and templates ----------------------------------------------------
 
 
-def _server_key() -> _ServerKey:
-    env = os.environ
-    return tuple(env.get(var, "").strip() for var in ("TEST_DATABASE_URL", SERVER_VARIABLE, "MINITESTDB_IMAGE", "MINITESTDB_DOCKER"))
-
-
 def server() -> Server:
     """The server tests use: ``TEST_DATABASE_URL``, else the shared server (``MINITESTDB_SERVER``, default ``default``).
 
@@ -126,12 +115,13 @@ def server() -> Server:
     ``unittest.SkipTest`` with one reason when no engine answers and the run is
     not required; every other failure is raised as it is.
     """
-    key = _server_key()
+    env = read_env()
+    key = env.key()
     with _lock:
         found = _servers.get(key)
         if found is None:
             try:
-                found = server_from_env(name=key[1] or "default")
+                found = server_from_env(name=env.server)
             except MiniTestDBError as exc:
                 found = exc
             _servers[key] = found
@@ -140,9 +130,8 @@ def server() -> Server:
     reason = skip_reason(found)
     if reason is not None:
         raise unittest.SkipTest(reason)
-    if isinstance(found, NO_ENGINE_ERRORS) and is_required():
-        variable = next(v for v in REQUIRED_VARIABLES if is_required({v: os.environ.get(v, "")}))
-        raise MiniTestDBError(f"{str(found).rstrip('.')}; {variable}=1 is set, so a missing Docker engine is an error, not a skip.", detail=found.detail) from found
+    if isinstance(found, NO_ENGINE_ERRORS) and env.required:
+        raise MiniTestDBError(f"{str(found).rstrip('.')}; {env.required_by}=1 is set, so a missing Docker engine is an error, not a skip.", detail=found.detail) from found
     raise found
 
 
@@ -155,7 +144,7 @@ def template(
     pool: int = DEFAULT_POOL_SIZE,
 ) -> Template:
     """The template for these (absolute) inputs on *srv*: found or built once per process and cached."""
-    key = (_server_key(), srv.host, srv.port, srv.dbname, tuple(sql), tuple(seed), name, pool)
+    key = (read_env().key(), srv.host, srv.port, srv.dbname, tuple(sql), tuple(seed), name, pool)
     with _lock:
         found = _templates.get(key)
         if found is None:

@@ -1,4 +1,4 @@
-"""The watchdog: private servers never outlive their owner, even one killed with SIGKILL.
+"""The watchdog and container pruning: private servers never outlive their owner, even one killed with SIGKILL.
 
 When a process starts its first private server, it launches one small detached
 process (``python -m minitestdb _watchdog --pid OWNER``, standard library only,
@@ -6,60 +6,33 @@ no container and no docker socket mounted anywhere).  It polls until the owner
 is gone, then removes every non-shared container labelled with the owner's pid
 and host.  A normal exit, an exception or Ctrl-C are handled by the owner itself
 (``atexit``); SIGTERM and SIGKILL skip ``atexit``, and this is what catches them.
+:func:`prune_containers` removes what is left when both were gone (a reboot).
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import subprocess
 import sys
 import threading
 import time
 
-from ._container import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_SHARED, hostname
+from ._container import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_SHARED
 from ._docker import DockerCLI
-from ._errors import DockerDaemonError, DockerTimeoutError, MiniTestDBError
+from ._errors import DockerDaemonError, DockerTimeoutError, MiniTestDBError, NoSuchContainerError
+from ._owner import at_fork_in_child, hostname, owner_alive, process_start_time
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from subprocess import Popen
-
-__all__ = ["ensure_watchdog", "owner_alive", "process_start_time", "remove_orphans", "watch"]
+__all__ = ["ensure_watchdog", "prune_containers", "remove_orphans", "watch"]
 
 POLL_SECONDS = 0.5
 #: How long the watchdog keeps trying when the Docker engine does not answer.
 ENGINE_WAIT_SECONDS = 120.0
 
 _started_lock = threading.Lock()
-# The pid the watchdog was started for (a forked child needs its own).
-_started_for: dict[str, int] = {}
-
-
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of *pid* (Linux), so a reused pid is not taken for its owner."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    fields = data.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def owner_alive(pid: int, start_time: str | None = None) -> bool:
-    """Whether process *pid* still runs (and, when *start_time* is known, is the same process)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if start_time is not None:
-        now = process_start_time(pid)
-        if now is not None and now != start_time:
-            return False
-    return True
+# Whether this process has started its watchdog (a forked child needs its own).
+_started: list[bool] = []
+at_fork_in_child(_started.clear)
 
 
 def remove_orphans(docker: DockerCLI, pid: int, host: str | None = None) -> list[str]:
@@ -112,13 +85,11 @@ def _package_root() -> str:
 
 def ensure_watchdog(docker_binary: str) -> None:
     """Start this process's watchdog once (a no-op after the first call)."""
-    import subprocess
-
     pid = os.getpid()
     with _started_lock:
-        if _started_for.get("pid") == pid:
+        if _started:
             return
-        _started_for["pid"] = pid
+        _started.append(True)
     env = dict(os.environ)
     root = _package_root()
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -139,14 +110,14 @@ def ensure_watchdog(docker_binary: str) -> None:
     except OSError:
         # No watchdog: atexit still covers normal exits; prune covers the rest.
         with _started_lock:
-            _started_for.clear()
+            _started.clear()
         return
     _launchers.append(launcher)
 
 
 # The launcher forks the real watchdog and exits at once; reap it so no zombie or
 # "still running" warning is left behind.
-_launchers: list[Popen[bytes]] = []
+_launchers: list[subprocess.Popen[bytes]] = []
 
 
 @atexit.register
@@ -159,3 +130,25 @@ def detach() -> None:
     """In the watchdog: fork, let the launcher exit, and go on in the child (POSIX)."""
     if hasattr(os, "fork") and os.fork() > 0:
         os._exit(0)
+
+
+def prune_containers(*, docker: str | None = None) -> list[str]:
+    """Remove private containers whose owner process (on this host) is gone.
+
+    Never touches a shared server, a live owner's containers, or containers of
+    other hosts (their owners cannot be checked from here).  Returns the names removed.
+    """
+    cli = DockerCLI(docker)
+    host = hostname()
+    removed = []
+    infos = sorted(cli.inspect_many(cli.ps([f"{LABEL}=1"])), key=lambda i: (i.created or 0, i.name))
+    for info in infos:
+        pid = info.labels.get(LABEL_OWNER_PID, "")
+        if info.shared or info.labels.get(LABEL_OWNER_HOST) != host or not pid.isdigit() or owner_alive(int(pid)):
+            continue
+        try:
+            cli.rm(info.id)
+        except NoSuchContainerError:
+            continue
+        removed.append(info.name)
+    return removed

@@ -2,13 +2,14 @@
 
 Nothing here touches a socket.  The encoders return the exact bytes of one
 frontend message; :class:`MessageReader` cuts a byte stream into
-``(type, payload)`` frames; :func:`decode_message` turns one backend frame into
-a small named tuple through the :data:`BACKEND_DECODERS` table.  Anything a
-server could send that is not valid protocol (a length below 4 or above
-:data:`MAX_MESSAGE_LENGTH`, an unknown type byte, a payload that ends early or
-has bytes left over) raises :class:`~minitestdb._errors.ProtocolError`, never
-``IndexError`` or ``struct.error``.  Values a caller passes that PostgreSQL
-cannot accept (a NUL character, an empty identifier) raise
+``(type, payload)`` frames; one ``parse_*`` function per backend message turns a
+payload into plain values.  Dispatching a frame to the right parser is the
+client's job (:mod:`._pgconn` keeps one handler table per protocol phase).
+Anything a server could send that is not valid protocol (a length below 4 or
+above :data:`MAX_MESSAGE_LENGTH`, an unknown type byte, a payload that ends
+early or has bytes left over) raises :class:`~minitestdb._errors.ProtocolError`,
+never ``IndexError`` or ``struct.error``.  Values a caller passes that
+PostgreSQL cannot accept (a NUL character, an empty identifier) raise
 :class:`~minitestdb._errors.ConfigurationError`.
 
 Only the text format and the simple Query sub-protocol are supported: that is
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from typing import Callable, Collection, Iterator, Mapping, NamedTuple, Union
+from typing import Collection, Iterator, Mapping, NamedTuple
 
 from ._errors import ConfigurationError, ProtocolError
 
@@ -33,7 +34,6 @@ __all__ = [
     "AUTH_SASL",
     "AUTH_SASL_CONTINUE",
     "AUTH_SASL_FINAL",
-    "BACKEND_DECODERS",
     "BACKEND_KEY_DATA",
     "COMMAND_COMPLETE",
     "COPY_BOTH_RESPONSE",
@@ -60,30 +60,16 @@ __all__ = [
     "ROW_DESCRIPTION",
     "TERMINATE",
     "AuthenticationRequest",
-    "BackendKeyData",
-    "BackendMessage",
     "ColumnDescription",
-    "CommandComplete",
-    "CopyData",
-    "CopyDone",
-    "CopyResponse",
-    "DataRow",
-    "EmptyQueryResponse",
-    "ErrorResponse",
     "MessageReader",
-    "NegotiateProtocolVersion",
-    "NoticeResponse",
-    "NotificationResponse",
-    "ParameterStatus",
-    "ReadyForQuery",
-    "RowDescription",
     "copy_fail_message",
-    "decode_message",
     "md5_password",
     "parse_authentication",
     "parse_backend_key_data",
     "parse_command_complete",
+    "parse_copy_response",
     "parse_data_row",
+    "parse_empty",
     "parse_error_fields",
     "parse_negotiate_protocol_version",
     "parse_notification",
@@ -167,7 +153,8 @@ AUTH_METHOD_NAMES: dict[int, str] = {
     AUTH_SASL_FINAL: "SASL final",
 }
 
-#: Names of backend message types as the PostgreSQL documentation spells them.
+#: Every backend message type, named as the PostgreSQL documentation spells it
+#: (for error messages); :class:`MessageReader` refuses any other type byte.
 MESSAGE_NAMES: dict[bytes, str] = {
     AUTHENTICATION: "Authentication",
     BACKEND_KEY_DATA: "BackendKeyData",
@@ -211,44 +198,55 @@ def _frame(msg_type: bytes, payload: bytes) -> bytes:
     return msg_type + _INT32.pack(length) + payload
 
 
-_RESERVED_STARTUP_KEYS = frozenset({"user", "database", "client_encoding", "application_name"})
+#: Startup parameters that have their own argument of :func:`startup_message`, and which argument.
+_RESERVED_STARTUP_KEYS = {
+    "user": "user",
+    "database": "dbname",
+    "options": "options",
+    "application_name": "application_name",
+    "client_encoding": "none: it is always UTF8",
+}
 
 
 def startup_message(
     user: str,
-    database: str,
-    params: Mapping[str, str] | None = None,
+    dbname: str,
+    settings: Mapping[str, str] | None = None,
     *,
     application_name: str = "minitestdb",
+    options: str = "",
 ) -> bytes:
     """The StartupMessage for protocol 3.0.
 
-    It carries ``user``, ``database`` (left out when empty, so the server uses
-    the user name), ``client_encoding=UTF8``, ``application_name`` (left out when
-    empty) and then *params* in order: any run-time setting, e.g.
-    ``{"TimeZone": "UTC"}`` or ``{"options": "-c search_path=app"}``.  *params*
-    may not repeat the four keys above; a NUL anywhere, an empty key or a packet
-    longer than the server accepts raise ConfigurationError.
+    It carries ``user``, ``database`` (*dbname*, left out when empty, so the
+    server uses the user name), ``client_encoding=UTF8``, ``application_name``
+    (left out when empty), ``options`` (libpq's command-line options such as
+    ``-c search_path=app``, left out when empty) and then *settings* in order:
+    any run-time parameter, e.g. ``{"TimeZone": "UTC"}``.  *settings* may not
+    repeat the five keys above; a NUL anywhere, an empty key or a packet longer
+    than the server accepts raise ConfigurationError.
     """
     if not user:
         raise ConfigurationError("A user name is needed to connect to PostgreSQL; pass user=...")
     pairs: list[tuple[str, str]] = [("user", user)]
-    if database:
-        pairs.append(("database", database))
+    if dbname:
+        pairs.append(("database", dbname))
     pairs.append(("client_encoding", "UTF8"))
     if application_name:
         pairs.append(("application_name", application_name))
-    for key, value in (params or {}).items():
+    if options:
+        pairs.append(("options", options))
+    for key, value in (settings or {}).items():
         if not key:
-            raise ConfigurationError("A connection option has an empty name; give every option a name.")
+            raise ConfigurationError("A startup setting has an empty name; give every setting a name.")
         if key in _RESERVED_STARTUP_KEYS:
-            raise ConfigurationError(f"The connection option {key!r} is set by minitestdb itself; pass it as its own argument.")
+            raise ConfigurationError(f"The startup setting {key!r} is set by minitestdb itself (its own argument: {_RESERVED_STARTUP_KEYS[key]}); leave it out of the settings.")
         pairs.append((key, value))
-    body = b"".join(_cstring(key, "connection option name") + _cstring(value, f"value of {key}") for key, value in pairs)
+    body = b"".join(_cstring(key, "startup setting name") + _cstring(value, f"value of {key}") for key, value in pairs)
     packet = _INT32.pack(PROTOCOL_VERSION) + body + b"\0"
     length = len(packet) + 4
     if length > MAX_STARTUP_PACKET_LENGTH:
-        raise ConfigurationError(f"The startup packet would be {length} bytes, more than PostgreSQL accepts ({MAX_STARTUP_PACKET_LENGTH}); shorten the options.")
+        raise ConfigurationError(f"The startup packet would be {length} bytes, more than PostgreSQL accepts ({MAX_STARTUP_PACKET_LENGTH}); shorten the options or settings.")
     return _INT32.pack(length) + packet
 
 
@@ -300,7 +298,12 @@ def md5_password(user: str | bytes, password: str | bytes, salt: bytes) -> bytes
     return b"md5" + hashlib.md5(inner + salt).hexdigest().encode("ascii")  # noqa: S324
 
 
-# --- decoded messages ---------------------------------------------------------------------
+# --- decoders -------------------------------------------------------------------------------
+#
+# One parse function per backend message the client reads, named after the message
+# (see "Message Formats" in the protocol chapter of the PostgreSQL documentation).
+# Each checks the whole payload: a field that runs past the end, a missing NUL or
+# bytes after the last field raise ProtocolError.
 
 
 class AuthenticationRequest(NamedTuple):
@@ -321,94 +324,6 @@ class ColumnDescription(NamedTuple):
     type_size: int
     type_modifier: int
     format_code: int
-
-
-class RowDescription(NamedTuple):
-    columns: tuple[ColumnDescription, ...]
-
-
-class DataRow(NamedTuple):
-    values: tuple[str | None, ...]
-
-
-class CommandComplete(NamedTuple):
-    tag: str
-
-
-class EmptyQueryResponse(NamedTuple):
-    pass
-
-
-class ErrorResponse(NamedTuple):
-    fields: dict[str, str]
-
-
-class NoticeResponse(NamedTuple):
-    fields: dict[str, str]
-
-
-class ReadyForQuery(NamedTuple):
-    """*status* is ``"I"`` (idle), ``"T"`` (in a transaction) or ``"E"`` (in a failed transaction)."""
-
-    status: str
-
-
-class ParameterStatus(NamedTuple):
-    name: str
-    value: str
-
-
-class BackendKeyData(NamedTuple):
-    process_id: int
-    secret_key: bytes
-
-
-class NegotiateProtocolVersion(NamedTuple):
-    newest_minor_version: int
-    unrecognized_options: tuple[str, ...]
-
-
-class NotificationResponse(NamedTuple):
-    process_id: int
-    channel: str
-    payload: str
-
-
-class CopyResponse(NamedTuple):
-    """CopyInResponse, CopyOutResponse or CopyBothResponse, told apart by *kind* (the type byte)."""
-
-    kind: bytes
-    overall_format: int
-    column_formats: tuple[int, ...]
-
-
-class CopyData(NamedTuple):
-    data: bytes
-
-
-class CopyDone(NamedTuple):
-    pass
-
-
-BackendMessage = Union[
-    AuthenticationRequest,
-    BackendKeyData,
-    CommandComplete,
-    CopyData,
-    CopyDone,
-    CopyResponse,
-    DataRow,
-    EmptyQueryResponse,
-    ErrorResponse,
-    NegotiateProtocolVersion,
-    NoticeResponse,
-    NotificationResponse,
-    ParameterStatus,
-    ReadyForQuery,
-    RowDescription,
-]
-
-# --- decoders -------------------------------------------------------------------------------
 
 
 class _Cursor:
@@ -459,24 +374,23 @@ class _Cursor:
         self._pos = len(self._data)
         return data
 
-    def cstring_bytes(self, field: str) -> bytes:
+    def cstring(self, field: str, *, errors: str = "strict") -> str:
         end = self._data.find(b"\0", self._pos)
         if end < 0:
             raise self.fail(f"the {field} has no terminating NUL")
-        value = self._data[self._pos : end]
+        raw = self._data[self._pos : end]
         self._pos = end + 1
-        return value
-
-    def cstring(self, field: str, *, errors: str = "strict") -> str:
-        raw = self.cstring_bytes(field)
         try:
             return raw.decode("utf-8", errors)
         except UnicodeDecodeError:
             raise self.fail(f"the {field} is not valid UTF-8") from None
 
-    @property
-    def at_end(self) -> bool:
-        return self._pos >= len(self._data)
+    def count(self, field: str) -> int:
+        """An Int16 count of the fields that follow; a negative one is malformed."""
+        value = self.int16(field)
+        if value < 0:
+            raise self.fail(f"the {field} is {value}")
+        return value
 
     def finish(self) -> None:
         if self._pos != len(self._data):
@@ -484,7 +398,13 @@ class _Cursor:
 
 
 def parse_authentication(payload: bytes) -> AuthenticationRequest:
-    """Decode an Authentication ('R') message and check its shape for the codes minitestdb handles."""
+    """Decode an Authentication ('R') message and check its shape for the codes minitestdb handles.
+
+    For AuthenticationMD5Password *data* is the 4-byte salt; for
+    AuthenticationSASL *mechanisms* lists the mechanisms offered; for
+    AuthenticationSASLContinue and AuthenticationSASLFinal (and codes minitestdb
+    does not handle) *data* is everything after the code.
+    """
     cur = _Cursor(payload, "Authentication")
     code = cur.int32("request code")
     if code in (AUTH_OK, AUTH_CLEARTEXT_PASSWORD):
@@ -508,7 +428,7 @@ def parse_authentication(payload: bytes) -> AuthenticationRequest:
 
 
 def parse_error_fields(payload: bytes) -> dict[str, str]:
-    """Decode the fields of an ErrorResponse or NoticeResponse into ``{code: value}``.
+    """Decode the fields of an ErrorResponse ('E') or NoticeResponse ('N') into ``{code: value}``.
 
     Values that are not valid UTF-8 (an early startup error in a server's own
     encoding) are decoded with replacement characters rather than refused, so an
@@ -528,11 +448,8 @@ def parse_error_fields(payload: bytes) -> dict[str, str]:
 def parse_row_description(payload: bytes) -> tuple[ColumnDescription, ...]:
     """Decode a RowDescription ('T') into one ColumnDescription per column."""
     cur = _Cursor(payload, "RowDescription")
-    count = cur.int16("column count")
-    if count < 0:
-        raise cur.fail(f"the column count is {count}")
     columns = []
-    for index in range(count):
+    for index in range(cur.count("column count")):
         field = f"column {index + 1}"
         columns.append(
             ColumnDescription(
@@ -552,11 +469,8 @@ def parse_row_description(payload: bytes) -> tuple[ColumnDescription, ...]:
 def parse_data_row(payload: bytes) -> tuple[str | None, ...]:
     """Decode a DataRow ('D') in text format: one ``str`` per column, ``None`` for NULL."""
     cur = _Cursor(payload, "DataRow")
-    count = cur.int16("column count")
-    if count < 0:
-        raise cur.fail(f"the column count is {count}")
     values: list[str | None] = []
-    for index in range(count):
+    for index in range(cur.count("column count")):
         length = cur.int32(f"column {index + 1} length")
         if length == -1:
             values.append(None)
@@ -588,6 +502,13 @@ def rowcount_from_tag(tag: str) -> int | None:
     return None
 
 
+def parse_empty(payload: bytes, msg_type: bytes) -> None:
+    """Check a message that has no fields (EmptyQueryResponse 'I', CopyDone 'c'): its payload must be empty."""
+    if payload:
+        name = MESSAGE_NAMES.get(msg_type, repr(msg_type))
+        raise ProtocolError(f"Malformed {name} message from the server: it should be empty but has {len(payload)} bytes.")
+
+
 def parse_parameter_status(payload: bytes) -> tuple[str, str]:
     """Decode a ParameterStatus ('S') into ``(name, value)``."""
     cur = _Cursor(payload, "ParameterStatus")
@@ -597,14 +518,14 @@ def parse_parameter_status(payload: bytes) -> tuple[str, str]:
     return name, value
 
 
-def parse_backend_key_data(payload: bytes) -> BackendKeyData:
-    """Decode a BackendKeyData ('K'): the backend's process ID and its cancel key."""
+def parse_backend_key_data(payload: bytes) -> int:
+    """Decode a BackendKeyData ('K') into the backend's process ID, checking the cancel key's length (4 to 256 bytes)."""
     cur = _Cursor(payload, "BackendKeyData")
     pid = cur.int32("process ID")
     key = cur.rest()
     if not 4 <= len(key) <= 256:
         raise cur.fail(f"the secret key is {len(key)} bytes long")
-    return BackendKeyData(pid, key)
+    return pid
 
 
 def parse_ready_for_query(payload: bytes) -> str:
@@ -617,8 +538,8 @@ def parse_ready_for_query(payload: bytes) -> str:
     return status
 
 
-def parse_negotiate_protocol_version(payload: bytes) -> NegotiateProtocolVersion:
-    """Decode a NegotiateProtocolVersion ('v')."""
+def parse_negotiate_protocol_version(payload: bytes) -> tuple[int, tuple[str, ...]]:
+    """Decode a NegotiateProtocolVersion ('v') into ``(newest minor version, unrecognized options)``."""
     cur = _Cursor(payload, "NegotiateProtocolVersion")
     newest = cur.int32("newest minor version")
     count = cur.int32("option count")
@@ -626,70 +547,26 @@ def parse_negotiate_protocol_version(payload: bytes) -> NegotiateProtocolVersion
         raise cur.fail(f"the option count is {count}")
     options = tuple(cur.cstring("option name") for _ in range(count))
     cur.finish()
-    return NegotiateProtocolVersion(newest, options)
+    return newest, options
 
 
-def parse_notification(payload: bytes) -> NotificationResponse:
-    """Decode a NotificationResponse ('A'), sent for a LISTEN channel."""
+def parse_notification(payload: bytes) -> tuple[int, str, str]:
+    """Decode a NotificationResponse ('A'), sent for a LISTEN channel, into ``(process ID, channel, payload)``."""
     cur = _Cursor(payload, "NotificationResponse")
     pid = cur.int32("process ID")
     channel = cur.cstring("channel name")
     text = cur.cstring("payload")
     cur.finish()
-    return NotificationResponse(pid, channel, text)
+    return pid, channel, text
 
 
-def _copy_response_decoder(kind: bytes) -> Callable[[bytes], CopyResponse]:
-    def decode(payload: bytes) -> CopyResponse:
-        cur = _Cursor(payload, MESSAGE_NAMES[kind])
-        overall = cur.byte("overall format")
-        count = cur.int16("column count")
-        if count < 0:
-            raise cur.fail(f"the column count is {count}")
-        formats = tuple(cur.int16("column format") for _ in range(count))
-        cur.finish()
-        return CopyResponse(kind, overall, formats)
-
-    return decode
-
-
-def _empty_decoder(name: str, value: BackendMessage) -> Callable[[bytes], BackendMessage]:
-    def decode(payload: bytes) -> BackendMessage:
-        if payload:
-            raise ProtocolError(f"Malformed {name} message from the server: it should be empty but has {len(payload)} bytes.")
-        return value
-
-    return decode
-
-
-#: One decoder per backend message type; :func:`decode_message` dispatches through it.
-BACKEND_DECODERS: dict[bytes, Callable[[bytes], BackendMessage]] = {
-    AUTHENTICATION: parse_authentication,
-    BACKEND_KEY_DATA: parse_backend_key_data,
-    COMMAND_COMPLETE: lambda p: CommandComplete(parse_command_complete(p)),
-    COPY_BOTH_RESPONSE: _copy_response_decoder(COPY_BOTH_RESPONSE),
-    COPY_DATA: CopyData,
-    COPY_DONE: _empty_decoder("CopyDone", CopyDone()),
-    COPY_IN_RESPONSE: _copy_response_decoder(COPY_IN_RESPONSE),
-    COPY_OUT_RESPONSE: _copy_response_decoder(COPY_OUT_RESPONSE),
-    DATA_ROW: lambda p: DataRow(parse_data_row(p)),
-    EMPTY_QUERY_RESPONSE: _empty_decoder("EmptyQueryResponse", EmptyQueryResponse()),
-    ERROR_RESPONSE: lambda p: ErrorResponse(parse_error_fields(p)),
-    NEGOTIATE_PROTOCOL_VERSION: parse_negotiate_protocol_version,
-    NOTICE_RESPONSE: lambda p: NoticeResponse(parse_error_fields(p)),
-    NOTIFICATION_RESPONSE: parse_notification,
-    PARAMETER_STATUS: lambda p: ParameterStatus(*parse_parameter_status(p)),
-    READY_FOR_QUERY: lambda p: ReadyForQuery(parse_ready_for_query(p)),
-    ROW_DESCRIPTION: lambda p: RowDescription(parse_row_description(p)),
-}
-
-
-def decode_message(msg_type: bytes, payload: bytes) -> BackendMessage:
-    """Decode one backend frame; an unknown type byte is a ProtocolError."""
-    decoder = BACKEND_DECODERS.get(msg_type)
-    if decoder is None:
-        raise ProtocolError(f"The server sent a message of unknown type {msg_type!r}.")
-    return decoder(payload)
+def parse_copy_response(payload: bytes, msg_type: bytes) -> tuple[int, tuple[int, ...]]:
+    """Decode a CopyInResponse ('G'), CopyOutResponse ('H') or CopyBothResponse ('W') into ``(overall format, column formats)``."""
+    cur = _Cursor(payload, MESSAGE_NAMES.get(msg_type, repr(msg_type)))
+    overall = cur.byte("overall format")
+    formats = tuple(cur.int16("column format") for _ in range(cur.count("column count")))
+    cur.finish()
+    return overall, formats
 
 
 # --- framing --------------------------------------------------------------------------------
@@ -701,7 +578,8 @@ class MessageReader:
     Feed it whatever arrived with :meth:`feed`, then take complete frames with
     :meth:`next_message` (None until one is complete) or by iterating.  The
     header is checked as soon as it arrives: a type byte not in *known_types*
-    (default: the keys of :data:`BACKEND_DECODERS`; None accepts any) or a
+    (default: the backend types, the keys of :data:`MESSAGE_NAMES`), unless
+    *accept_any_type*, or a
     length field below 4 or above *max_length* raises ProtocolError at once, so
     a garbage length never makes anyone wait for, or allocate, a huge body.
     After a ProtocolError the reader stays failed: the stream has no frame
@@ -722,7 +600,7 @@ class MessageReader:
         if accept_any_type:
             self._known = None
         else:
-            self._known = frozenset(BACKEND_DECODERS if known_types is None else known_types)
+            self._known = frozenset(MESSAGE_NAMES if known_types is None else known_types)
 
     def feed(self, data: bytes) -> None:
         """Append bytes received from the server."""

@@ -75,7 +75,7 @@ class AuthMethodsTest(LeakCheck):
                     with server.connect() as conn:
                         conn.query("set password_encryption = 'md5'; alter role postgres password 'md5-pw-987654'")
                         self.assertTrue(conn.query("select rolpassword like 'md5%' from pg_authid where rolname = 'postgres'").rows[0][0] == "t")
-                    server.password = "md5-pw-987654"
+                    server.endpoint = server.endpoint.replace(password="md5-pw-987654")
                 with server.connect() as conn:
                     self.assertEqual(conn.query("select 1").rows, [("1",)])
                     hba = conn.query("select auth_method from pg_hba_file_rules where type = 'host' order by line_number desc limit 1").rows
@@ -84,15 +84,13 @@ class AuthMethodsTest(LeakCheck):
 
     def test_fatal_answers_fail_fast(self) -> None:
         with minitestdb.start() as server:
-            for kwargs, expected, sqlstate in (
-                ({"password": "wrong-password"}, minitestdb.AuthenticationError, "28P01"),
-                ({"dbname": "no_such_database"}, minitestdb.ServerError, "3D000"),
+            for endpoint, expected, sqlstate in (
+                (server.endpoint.replace(password="wrong-password"), minitestdb.AuthenticationError, "28P01"),
+                (server.endpoint.replace(dbname="no_such_database"), minitestdb.ServerError, "3D000"),
             ):
-                args = {"host": server.host, "port": server.port, "user": server.user, "password": server.password, "dbname": server.dbname}
-                args.update(kwargs)
                 began = time.monotonic()
                 with self.subTest(sqlstate=sqlstate), self.assertRaises(expected) as ctx:
-                    wait_until_ready(timeout=20, diagnostics=Diagnostics(), **args)  # type: ignore[arg-type]
+                    wait_until_ready(endpoint, timeout=20, diagnostics=Diagnostics())
                 self.assertEqual(ctx.exception.sqlstate, sqlstate)
                 self.assertLess(time.monotonic() - began, 3, "a fatal answer must not wait for the timeout")
                 self.assertNotIn(server.password, str(ctx.exception))
@@ -106,12 +104,11 @@ class Pg8000ReadinessTest(LeakCheck):
     def test_both_readiness_paths_against_one_server(self) -> None:
         with minitestdb.start(readiness="pg8000") as server:
             self.assertEqual(server.diagnostics.readiness_method, "pg8000")
-            args = {"host": server.host, "port": server.port, "user": server.user, "password": server.password, "dbname": server.dbname}
-            probe(method="wire", **args)  # type: ignore[arg-type]
-            probe(method="pg8000", **args)  # type: ignore[arg-type]
+            probe(server.endpoint, method="wire")
+            probe(server.endpoint, method="pg8000")
             for method in ("wire", "pg8000"):
                 with self.subTest(method=method), self.assertRaises(minitestdb.AuthenticationError) as ctx:
-                    probe(method=method, **dict(args, password="wrong-password"))  # type: ignore[arg-type]
+                    probe(server.endpoint.replace(password="wrong-password"), method=method)
                 self.assertEqual(ctx.exception.sqlstate, "28P01")
         self.assert_no_new_containers()
 

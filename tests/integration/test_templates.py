@@ -15,7 +15,6 @@ import uuid
 from unittest import mock
 
 import minitestdb
-from minitestdb._naming import clone_name
 from tests.integration.support import ROOT_ENV, database_names, require_docker
 
 SERVER: minitestdb.Server
@@ -199,11 +198,10 @@ class CloneTest(unittest.TestCase):
     def test_clone_names_never_collide_across_8_processes(self) -> None:
         script = textwrap.dedent("""
             import json, os, minitestdb
-            from minitestdb._naming import clone_name
             server = minitestdb.Server.from_url(os.environ["SERVER_URL"])
             tpl = server.template(sql=os.environ["MIGRATIONS"], name="clones", pool=0)
             made = [tpl.clone("same label") for _ in range(5)]
-            names = [d.name for d in made] + [clone_name("same label", tpl.fingerprint) for _ in range(2000)]
+            names = [d.name for d in made] + [tpl._new_clone_name("same label") for _ in range(2000)]
             for d in made:
                 d.drop()
             print(json.dumps({"names": names}))
@@ -304,8 +302,8 @@ class CloneTest(unittest.TestCase):
     def test_prune_drops_only_what_dead_owners_left_unused(self) -> None:
         dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
         dead_pid = int(dead.stdout)
-        orphan = clone_name("orphan", self.template.fingerprint, pid=dead_pid)
-        busy_orphan = clone_name("busy", self.template.fingerprint, pid=dead_pid)
+        orphan = self.template._new_clone_name("orphan", pid=dead_pid)
+        busy_orphan = self.template._new_clone_name("busy", pid=dead_pid)
         with SERVER.connect() as conn:
             for name in (orphan, busy_orphan):
                 conn.query(f'create database "{name}" template "{self.template.name}"')

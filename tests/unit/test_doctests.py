@@ -5,10 +5,10 @@ from __future__ import annotations
 import doctest
 import unittest
 
-from minitestdb import _errors, _naming, _url
+from minitestdb import _container, _endpoint, _env, _errors, _migrations, _naming, _psql
 
 
 def load_tests(loader: unittest.TestLoader, tests: unittest.TestSuite, pattern: str | None) -> unittest.TestSuite:
-    for module in (_errors, _naming, _url):
+    for module in (_container, _endpoint, _env, _errors, _migrations, _naming, _psql):
         tests.addTests(doctest.DocTestSuite(module))
     return tests

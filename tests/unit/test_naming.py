@@ -1,79 +1,25 @@
-"""Names, inputs and fingerprints: pure rules, table-driven, plus hostile names."""
+"""Names: pure rules, table-driven, plus hostile names."""
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import tempfile
 import unittest
 
-from minitestdb._errors import ConfigurationError
 from minitestdb._naming import (
+    base36,
     clone_name,
-    fingerprint,
     host_tag,
+    owner_part,
     parse_name,
-    resolve_inputs,
     schema_name,
     slug,
     temp_build_name,
     template_name,
+    unique_part,
 )
 from minitestdb._wire import quote_ident
 
 FP = "0123456789abcdef" * 4
-
-
-class InputsTest(unittest.TestCase):
-    def setUp(self) -> None:
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
-        os.makedirs(os.path.join(self.tmp, "m", "sub"))
-        for rel in ("m/002_b.sql", "m/001_a.sql", "m/sub/003_c.sql", "m/notes.txt", "seed.sql"):
-            with open(os.path.join(self.tmp, rel), "w") as fh:
-                fh.write(f"-- {rel}\n")
-
-    def rel(self, items: object) -> list[str]:
-        return [f.relative for f in resolve_inputs(items)]  # type: ignore[arg-type]
-
-    def test_directory_glob_file_and_list_order(self) -> None:
-        m = os.path.join(self.tmp, "m")
-        self.assertEqual(self.rel(m), ["001_a.sql", "002_b.sql", os.path.join("sub", "003_c.sql")])
-        self.assertEqual(self.rel(os.path.join(m, "*.sql")), ["001_a.sql", "002_b.sql"])
-        self.assertEqual(self.rel([os.path.join(m, "002_b.sql"), os.path.join(m, "001_a.sql")]), ["002_b.sql", "001_a.sql"])
-        # A file named twice is applied once, where it first appears.
-        self.assertEqual(self.rel([os.path.join(m, "001_a.sql"), m]), ["001_a.sql", "002_b.sql", os.path.join("sub", "003_c.sql")])
-        self.assertEqual(resolve_inputs(None), [])
-
-    def test_missing_inputs_are_clear_errors(self) -> None:
-        for bad in (os.path.join(self.tmp, "nope.sql"), os.path.join(self.tmp, "*.nothing"), os.path.join(self.tmp, "m", "sub", "empty_dir_glob*")):
-            with self.subTest(bad=bad), self.assertRaises(ConfigurationError):
-                resolve_inputs(bad)
-
-    def test_fingerprint_follows_content_order_version_and_role(self) -> None:
-        m = os.path.join(self.tmp, "m")
-        base = {"sql": resolve_inputs(m), "seed": resolve_inputs(os.path.join(self.tmp, "seed.sql")), "server_version": 150018, "role": "postgres"}
-        fp = fingerprint(**base)  # type: ignore[arg-type]
-        self.assertEqual(fp, fingerprint(**base))  # type: ignore[arg-type]
-        # The same files reached from another working directory hash the same.
-        here = os.getcwd()
-        try:
-            os.chdir(self.tmp)
-            self.assertEqual(fp, fingerprint(**dict(base, sql=resolve_inputs("m"))))  # type: ignore[arg-type]
-        finally:
-            os.chdir(here)
-        variants = [
-            dict(base, server_version=160001),
-            dict(base, role="other"),
-            dict(base, sql=list(reversed(base["sql"]))),  # type: ignore[call-overload]
-            dict(base, seed=[]),
-        ]
-        for variant in variants:
-            self.assertNotEqual(fp, fingerprint(**variant))  # type: ignore[arg-type]
-        with open(os.path.join(m, "001_a.sql"), "a") as fh:
-            fh.write("select 1;\n")
-        self.assertNotEqual(fp, fingerprint(**dict(base, sql=resolve_inputs(m))))  # type: ignore[arg-type]
 
 
 class NamesTest(unittest.TestCase):
@@ -93,13 +39,26 @@ class NamesTest(unittest.TestCase):
         self.assertEqual(parse_name(template_name("demo", FP)).kind, "template")  # type: ignore[union-attr]
 
     def test_clone_schema_and_temp_names_carry_their_owner(self) -> None:
-        for name, kind in ((clone_name("x", FP, pid=4321), "clone"), (schema_name("x"), "schema"), (temp_build_name(FP, pid=4321), "temp")):
+        owner = owner_part("ci-runner-7", 4321)
+        for name, kind in (
+            (clone_name("x", FP, owner=owner, suffix=unique_part(1, "abcdef")), "clone"),
+            (schema_name("x", owner=owner, suffix=unique_part(2, "abcdef")), "schema"),
+            (temp_build_name(FP, owner=owner, suffix="abcdef"), "temp"),
+        ):
             parsed = parse_name(name)
             assert parsed is not None, name
-            self.assertEqual(parsed.kind, kind)
-            self.assertEqual(parsed.host, host_tag())
-        self.assertEqual(parse_name(clone_name("x", FP, pid=4321)).pid, 4321)  # type: ignore[union-attr]
-        self.assertEqual(parse_name(clone_name(None, FP, pid=0)).pid, 0)  # type: ignore[union-attr]
+            self.assertEqual((parsed.kind, parsed.host, parsed.pid), (kind, host_tag("ci-runner-7"), 4321))
+        self.assertEqual(parse_name(clone_name(None, FP, owner=owner_part("h", 0), suffix="1abcdef")).pid, 0)  # type: ignore[union-attr]
+
+    def test_host_tags_differ_between_hosts(self) -> None:
+        self.assertEqual(host_tag("a"), host_tag("a"))
+        self.assertNotEqual(host_tag("ci-runner-7"), host_tag("ci-runner-8"))
+        self.assertRegex(host_tag("x"), r"^[0-9a-f]{4}$")
+
+    def test_base36(self) -> None:
+        for value, expected in ((0, "0"), (9, "9"), (10, "a"), (35, "z"), (36, "10"), (4321, "3c1"), (2**22, "2hwcg")):
+            self.assertEqual(base36(value), expected)
+            self.assertEqual(int(expected, 36), value)
 
     def test_names_not_ours_are_never_claimed(self) -> None:
         for name in ("postgres", "template1", "app_test", "mtdb", "mtdb_tpl_x", "test_", "test_users", "mtdb_tmp_abc", "public"):
@@ -111,7 +70,7 @@ class NamesTest(unittest.TestCase):
         seen: set[str] = set()
         for _ in range(5000):
             label = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
-            name = clone_name(label, FP)
+            name = clone_name(label, FP, owner=owner_part("host", 4321), suffix=unique_part(len(seen) + 1, "abcdef"))
             self.assertLessEqual(len(name.encode()), 63, name)
             self.assertRegex(name, r"^[a-z0-9_]+$")
             self.assertIsNotNone(parse_name(name), name)
@@ -119,7 +78,7 @@ class NamesTest(unittest.TestCase):
             seen.add(name)
             quoted = quote_ident(name)
             self.assertEqual(quoted, f'"{name}"')
-            schema = schema_name(label)
+            schema = schema_name(label, owner=owner_part("host", 4321), suffix=unique_part(len(seen), "abcdef"))
             self.assertLessEqual(len(schema.encode()), 63, schema)
             self.assertEqual(parse_name(schema).kind, "schema")  # type: ignore[union-attr]
 

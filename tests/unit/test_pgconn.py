@@ -19,6 +19,7 @@ import unittest
 from types import TracebackType
 from typing import Callable
 
+from minitestdb._endpoint import Endpoint
 from minitestdb._errors import AuthenticationError, ConfigurationError, DatabaseConnectionError, ProtocolError, ServerError
 from minitestdb._pgconn import MAX_NOTICES, Connection, QueryResult, StatementResult, connect
 
@@ -81,6 +82,10 @@ def error(code: str, message: str, severity: str = "ERROR") -> bytes:
 
 def notice(message: str) -> bytes:
     return fields_message(b"N", S="NOTICE", V="NOTICE", C="00000", M=message)
+
+
+def notification(pid: int, channel: str, text: str) -> bytes:
+    return frame(b"A", struct.pack("!i", pid) + channel.encode() + b"\0" + text.encode() + b"\0")
 
 
 # --- the fake server ----------------------------------------------------------------------
@@ -199,8 +204,12 @@ class FakeServer:
                 raise AssertionError("fake server script did not finish")
 
 
-def open_conn(server: FakeServer, password: str | None = PASSWORD, *, timeout: float = 5.0, **kwargs: object) -> Connection:
-    return Connection.connect("127.0.0.1", server.port, "alice", password, "appdb", timeout=timeout, **kwargs)  # type: ignore[arg-type]
+def endpoint(port: int, password: str = PASSWORD, options: str = "") -> Endpoint:
+    return Endpoint(host="127.0.0.1", port=port, user="alice", password=password, dbname="appdb", options=options)
+
+
+def open_conn(server: FakeServer, password: str = PASSWORD, *, timeout: float = 5.0, **kwargs: object) -> Connection:
+    return connect(endpoint(server.port, password), timeout=timeout, **kwargs)  # type: ignore[arg-type]
 
 
 def ignore_os_errors(script: Script) -> Script:
@@ -242,7 +251,7 @@ class TrustAndQueryTests(unittest.TestCase):
             peer.expect_terminate()
 
         with FakeServer(script) as server:
-            with open_conn(server, None, options={"TimeZone": "UTC"}) as conn:
+            with open_conn(server, "", settings={"TimeZone": "UTC"}) as conn:
                 self.assertEqual(conn.backend_pid, 4242)
                 self.assertEqual(conn.server_version, SERVER_VERSION)
                 self.assertEqual(conn.server_version_num, 150018)
@@ -269,19 +278,46 @@ class TrustAndQueryTests(unittest.TestCase):
         self.assertEqual(seen["sql"], "SELECT ...; CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
         self.assertEqual(seen["empty"], "")
 
-    def test_module_level_connect_and_repr(self) -> None:
+    def test_endpoint_options_application_name_and_repr(self) -> None:
+        seen: dict[str, object] = {}
+
         def script(peer: Peer) -> None:
-            peer.login_trust()
+            seen["startup"] = peer.read_startup()
+            peer.finish_login()
             peer.expect_terminate()
 
         with FakeServer(script) as server:
-            conn = connect("127.0.0.1", server.port, "alice", PASSWORD, "appdb", application_name="mytests")
+            target = endpoint(server.port, options="-c search_path=app_schema")
+            conn = connect(target, application_name="mytests")
+            self.assertIs(conn.endpoint, target)
             text = repr(conn)
-            for part in ("127.0.0.1", str(server.port), "alice", "appdb", "open"):
+            for part in ("127.0.0.1", str(server.port), "alice", "dbname='appdb'", "open"):
                 self.assertIn(part, text)
             self.assertNotIn(PASSWORD, text)
             conn.close()
             self.assertIn("closed", repr(conn))
+        self.assertEqual(
+            seen["startup"],
+            {"user": "alice", "database": "appdb", "client_encoding": "UTF8", "application_name": "mytests", "options": "-c search_path=app_schema"},
+        )
+
+    def test_notifications_are_checked_not_stored(self) -> None:
+        def script(peer: Peer) -> None:
+            peer.login_trust()
+            peer.expect_query()
+            peer.send(notification(77, "chan", "hello"), complete("LISTEN"), notification(78, "chan", ""), ready())
+            peer.expect_query()
+            peer.send(frame(b"A", struct.pack("!i", 79) + b"chan\0"))
+            assert peer.sock.recv(1) == b""
+
+        with FakeServer(script) as server:
+            conn = open_conn(server)
+            self.assertEqual(conn.query("LISTEN chan").tag, "LISTEN")
+            self.assertFalse(hasattr(conn, "notifications"))
+            with self.assertRaises(ProtocolError) as caught:
+                conn.query("SELECT 1")
+            self.assertIn("NotificationResponse", str(caught.exception))
+            self.assertTrue(conn.closed)
 
     def test_query_error_then_connection_still_usable(self) -> None:
         def script(peer: Peer) -> None:
@@ -350,12 +386,18 @@ class TrustAndQueryTests(unittest.TestCase):
         self.assertTrue(seen["fail"].endswith(b"\0"))
 
     def test_configuration_errors(self) -> None:
-        with self.assertRaises(ConfigurationError):
-            Connection.connect("127.0.0.1", 0, "alice", None, "db")
-        with self.assertRaises(ConfigurationError):
-            Connection.connect("127.0.0.1", 5432, "alice", None, "db", timeout=0)
-        with self.assertRaises(ConfigurationError):
-            Connection.connect("127.0.0.1", 5432, "alice", None, "db", options={"user": "bob"})
+        cases: dict[str, tuple[Endpoint, dict[str, object]]] = {
+            "port 0": (endpoint(0, ""), {}),
+            "port too big": (endpoint(65536, ""), {}),
+            "timeout 0": (endpoint(5432, ""), {"timeout": 0}),
+            "timeout True": (endpoint(5432, ""), {"timeout": True}),
+            "user among the settings": (endpoint(5432, ""), {"settings": {"user": "bob"}}),
+            "options among the settings": (endpoint(5432, ""), {"settings": {"options": "-c search_path=x"}}),
+            "NUL in the options": (endpoint(5432, "", options="-c a=\0"), {}),
+        }
+        for name, (target, kwargs) in cases.items():
+            with self.subTest(name), self.assertRaises(ConfigurationError):
+                connect(target, **kwargs)  # type: ignore[arg-type]
 
 
 class PasswordAuthTests(unittest.TestCase):
@@ -397,7 +439,7 @@ class PasswordAuthTests(unittest.TestCase):
 
         with FakeServer(script) as server:
             with self.assertRaises(AuthenticationError) as caught:
-                open_conn(server, None)
+                open_conn(server, "")
             self.assertIn("no password", str(caught.exception))
 
     def test_auth_failure_28p01(self) -> None:
@@ -719,7 +761,7 @@ class BrokenServerTests(unittest.TestCase):
         port = probe.getsockname()[1]
         probe.close()
         with self.assertRaises(DatabaseConnectionError) as caught:
-            Connection.connect("127.0.0.1", port, "alice", PASSWORD, "appdb", timeout=2.0)
+            connect(endpoint(port), timeout=2.0)
         err = caught.exception
         self.assertIn(f"127.0.0.1:{port}", str(err))
         self.assertIn("refused", str(err))

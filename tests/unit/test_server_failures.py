@@ -101,7 +101,8 @@ class CloseTest(FakeDockerMixin):
             "Config": {"Labels": {"minitestdb": "1"}, "Env": ["POSTGRES_PASSWORD=close-test-secret"]},
             "NetworkSettings": {"Ports": {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5999"}]}},
         })
-        return minitestdb.Server(docker=DockerCLI(), info=info, password="close-test-secret", owned=True, diagnostics=minitestdb.Diagnostics(), keep_on_failure=keep_on_failure)
+        endpoint = minitestdb.Endpoint(host="127.0.0.1", port=5999, user="postgres", password="close-test-secret", dbname="postgres")
+        return minitestdb.Server(endpoint=endpoint, docker=DockerCLI(), container=info, owned=True, diagnostics=minitestdb.Diagnostics(), keep_on_failure=keep_on_failure)
 
     def test_failed_removal_raises_once_and_is_recorded(self) -> None:
         self.use_fake_docker("rm-fails")

@@ -20,13 +20,14 @@ from minitestdb._errors import (
     DockerNotFoundError,
     DockerPermissionError,
     ImageUnavailableError,
+    MigrationError,
     MiniTestDBError,
 )
-from minitestdb._naming import clone_name, schema_name, temp_build_name, template_name
-from minitestdb._psql import MigrationError
+from minitestdb._naming import clone_name, owner_part, schema_name, temp_build_name, template_name
 from minitestdb.testing import DatabaseTestCase, assert_own_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OWNER = owner_part("host", 4321)
 FP = "0123456789abcdef" * 4
 NO_ENGINE = DockerNotFoundError("The docker CLI 'docker' was not found on PATH: install Docker.")
 
@@ -173,26 +174,26 @@ class CachedServerTest(unittest.TestCase):
 
 class GuardTest(unittest.TestCase):
     def test_clones_and_schemas_pass(self) -> None:
-        assert_own_database(clone_name("test_users", FP))
-        assert_own_database(clone_name(None, FP), kind="clone")
-        assert_own_database(clone_name("pool", FP, pid=0))
-        assert_own_database(schema_name("test_x"), kind="schema")
+        assert_own_database(clone_name("test_users", FP, owner=OWNER, suffix="1abc123"))
+        assert_own_database(clone_name(None, FP, owner=OWNER, suffix="2abc123"), kind="clone")
+        assert_own_database(clone_name("pool", FP, owner=owner_part("host", 0), suffix="3abc123"))
+        assert_own_database(schema_name("test_x", owner=OWNER, suffix="4abc123"), kind="schema")
 
     def test_everything_else_is_refused(self) -> None:
-        for name in ("postgres", "template1", "myapp", "mtdb_", "mtdb_users", "test_users", template_name("x", FP), temp_build_name(FP), ""):
+        for name in ("postgres", "template1", "myapp", "mtdb_", "mtdb_users", "test_users", template_name("x", FP), temp_build_name(FP, owner=OWNER, suffix="abc123"), ""):
             with self.subTest(name=name), self.assertRaisesRegex(AssertionError, "Refusing to drop"):
                 assert_own_database(name)
         with self.assertRaisesRegex(AssertionError, "a minitestdb schema"):
-            assert_own_database(schema_name("x"), kind="clone")
+            assert_own_database(schema_name("x", owner=OWNER, suffix="5abc123"), kind="clone")
         with self.assertRaisesRegex(AssertionError, "a minitestdb template"):
             assert_own_database(template_name(None, FP))
 
     def test_drop_own_drops_only_what_passes_the_guard(self) -> None:
         good = mock.Mock(schema=None)
-        good.name = clone_name("t", FP)
+        good.name = clone_name("t", FP, owner=OWNER, suffix="6abc123")
         _testenv.drop_own(good)
         good.drop.assert_called_once_with(wait=False)
-        schema = mock.Mock(schema=schema_name("t"))
+        schema = mock.Mock(schema=schema_name("t", owner=OWNER, suffix="7abc123"))
         schema.name = schema.schema
         _testenv.drop_own(schema)
         schema.drop.assert_called_once_with(wait=False)

@@ -1,10 +1,11 @@
-"""Unit tests for minitestdb._wire: exact encoder bytes, table-driven decoders, framing, bad input."""
+"""Unit tests for minitestdb._wire: exact encoder bytes, table-driven parse functions, framing, bad input."""
 
 from __future__ import annotations
 
 import hashlib
 import struct
 import unittest
+from typing import Callable
 
 from minitestdb import _wire
 from minitestdb._errors import ConfigurationError, ProtocolError
@@ -29,11 +30,48 @@ def data_row(*values: bytes | None) -> bytes:
     return body
 
 
+Parser = Callable[[bytes], object]
+
+
+def empty(msg_type: bytes) -> Parser:
+    return lambda payload: _wire.parse_empty(payload, msg_type)
+
+
+def copy_response(msg_type: bytes) -> Parser:
+    return lambda payload: _wire.parse_copy_response(payload, msg_type)
+
+
+#: The parse function for each backend message type (CopyData has none: its payload is the data).
+PARSERS: dict[bytes, Parser] = {
+    b"R": _wire.parse_authentication,
+    b"K": _wire.parse_backend_key_data,
+    b"C": _wire.parse_command_complete,
+    b"G": copy_response(b"G"),
+    b"H": copy_response(b"H"),
+    b"W": copy_response(b"W"),
+    b"c": empty(b"c"),
+    b"D": _wire.parse_data_row,
+    b"I": empty(b"I"),
+    b"E": _wire.parse_error_fields,
+    b"N": _wire.parse_error_fields,
+    b"v": _wire.parse_negotiate_protocol_version,
+    b"A": _wire.parse_notification,
+    b"S": _wire.parse_parameter_status,
+    b"Z": _wire.parse_ready_for_query,
+    b"T": _wire.parse_row_description,
+}
+
+
 class EncoderTests(unittest.TestCase):
     def test_startup_message_exact_bytes(self) -> None:
         body = struct.pack("!i", 196608) + b"user\0alice\0database\0app\0client_encoding\0UTF8\0application_name\0minitestdb\0TimeZone\0UTC\0\0"
         expected = struct.pack("!i", len(body) + 4) + body
         self.assertEqual(_wire.startup_message("alice", "app", {"TimeZone": "UTC"}), expected)
+
+    def test_startup_message_with_options(self) -> None:
+        body = struct.pack("!i", 196608) + b"user\0u\0database\0d\0client_encoding\0UTF8\0options\0-c search_path=s\0TimeZone\0UTC\0\0"
+        actual = _wire.startup_message("u", "d", {"TimeZone": "UTC"}, application_name="", options="-c search_path=s")
+        self.assertEqual(actual, struct.pack("!i", len(body) + 4) + body)
 
     def test_startup_message_without_database_or_application_name(self) -> None:
         body = struct.pack("!i", 196608) + b"user\0bob\0client_encoding\0UTF8\0\0"
@@ -43,15 +81,21 @@ class EncoderTests(unittest.TestCase):
         cases = {
             "reserved key": ("u", "d", {"client_encoding": "LATIN1"}),
             "user again": ("u", "d", {"user": "x"}),
+            "database again": ("u", "d", {"database": "x"}),
+            "options among the settings": ("u", "d", {"options": "-c search_path=x"}),
+            "application_name among the settings": ("u", "d", {"application_name": "x"}),
             "empty key": ("u", "d", {"": "x"}),
             "NUL in value": ("u", "d", {"search_path": "a\0b"}),
             "NUL in user": ("u\0", "d", None),
             "empty user": ("", "d", None),
-            "too long": ("u", "d", {"options": "x" * 20000}),
+            "too long": ("u", "d", {"search_path": "x" * 20000}),
         }
-        for name, (user, database, params) in cases.items():
+        for name, (user, dbname, settings) in cases.items():
             with self.subTest(name), self.assertRaises(ConfigurationError):
-                _wire.startup_message(user, database, params)
+                _wire.startup_message(user, dbname, settings)
+        for name, options in {"NUL in options": "-c a=\0", "options too long": "x" * 20000}.items():
+            with self.subTest(name), self.assertRaises(ConfigurationError):
+                _wire.startup_message("u", "d", options=options)
 
     def test_simple_encoders_exact_bytes(self) -> None:
         cases = [
@@ -89,9 +133,9 @@ class EncoderTests(unittest.TestCase):
             _wire.md5_password("a", "b", b"123")
 
 
-class DecoderTests(unittest.TestCase):
-    def test_decode_message_table(self) -> None:
-        cases = [
+class ParserTests(unittest.TestCase):
+    def test_parse_functions_table(self) -> None:
+        cases: list[tuple[bytes, bytes, object]] = [
             (b"R", struct.pack("!i", 0), _wire.AuthenticationRequest(0, b"")),
             (b"R", struct.pack("!i", 3), _wire.AuthenticationRequest(3, b"")),
             (b"R", struct.pack("!i", 5) + b"salt", _wire.AuthenticationRequest(5, b"salt")),
@@ -101,28 +145,34 @@ class DecoderTests(unittest.TestCase):
                 _wire.AuthenticationRequest(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0", ("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256")),
             ),
             (b"R", struct.pack("!i", 11) + b"r=abc", _wire.AuthenticationRequest(11, b"r=abc")),
+            (b"R", struct.pack("!i", 12) + b"v=xyz", _wire.AuthenticationRequest(12, b"v=xyz")),
             (b"R", struct.pack("!i", 7), _wire.AuthenticationRequest(7, b"")),
-            (b"S", b"server_version\x0015.4\x00", _wire.ParameterStatus("server_version", "15.4")),
-            (b"K", struct.pack("!i", 4242) + b"\x00\x00\x00\x07", _wire.BackendKeyData(4242, b"\x00\x00\x00\x07")),
-            (b"Z", b"I", _wire.ReadyForQuery("I")),
-            (b"Z", b"E", _wire.ReadyForQuery("E")),
-            (b"C", b"INSERT 0 3\x00", _wire.CommandComplete("INSERT 0 3")),
-            (b"I", b"", _wire.EmptyQueryResponse()),
-            (b"E", b"SERROR\x00C42P01\x00Mno such table\x00\x00", _wire.ErrorResponse({"S": "ERROR", "C": "42P01", "M": "no such table"})),
-            (b"N", b"SNOTICE\x00Mhello\x00\x00", _wire.NoticeResponse({"S": "NOTICE", "M": "hello"})),
-            (b"D", data_row(b"1", None, "é".encode()), _wire.DataRow(("1", None, "é"))),
-            (b"D", data_row(), _wire.DataRow(())),
-            (b"D", data_row(b""), _wire.DataRow(("",))),
-            (b"v", struct.pack("!ii", 0, 1) + b"_pq_.x\0", _wire.NegotiateProtocolVersion(0, ("_pq_.x",))),
-            (b"A", struct.pack("!i", 7) + b"chan\0hi\0", _wire.NotificationResponse(7, "chan", "hi")),
-            (b"H", b"\x00" + struct.pack("!hh", 1, 0), _wire.CopyResponse(b"H", 0, (0,))),
-            (b"d", b"1\t2\n", _wire.CopyData(b"1\t2\n")),
-            (b"c", b"", _wire.CopyDone()),
+            (b"S", b"server_version\x0015.4\x00", ("server_version", "15.4")),
+            (b"S", b"x\x00bad \xff\x00", ("x", "bad \ufffd")),
+            (b"K", struct.pack("!i", 4242) + b"\x00\x00\x00\x07", 4242),
+            (b"K", struct.pack("!i", 1) + b"k" * 256, 1),
+            (b"Z", b"I", "I"),
+            (b"Z", b"T", "T"),
+            (b"Z", b"E", "E"),
+            (b"C", b"INSERT 0 3\x00", "INSERT 0 3"),
+            (b"I", b"", None),
+            (b"E", b"SERROR\x00C42P01\x00Mno such table\x00\x00", {"S": "ERROR", "C": "42P01", "M": "no such table"}),
+            (b"N", b"SNOTICE\x00Mhello\x00\x00", {"S": "NOTICE", "M": "hello"}),
+            (b"D", data_row(b"1", None, "é".encode()), ("1", None, "é")),
+            (b"D", data_row(), ()),
+            (b"D", data_row(b""), ("",)),
+            (b"v", struct.pack("!ii", 0, 1) + b"_pq_.x\0", (0, ("_pq_.x",))),
+            (b"A", struct.pack("!i", 7) + b"chan\0hi\0", (7, "chan", "hi")),
+            (b"H", b"\x00" + struct.pack("!hh", 1, 0), (0, (0,))),
+            (b"G", b"\x00" + struct.pack("!hhh", 2, 0, 0), (0, (0, 0))),
+            (b"W", b"\x00" + struct.pack("!h", 0), (0, ())),
+            (b"c", b"", None),
         ]
         for msg_type, payload, expected in cases:
             with self.subTest(msg_type=msg_type, payload=payload):
-                self.assertEqual(_wire.decode_message(msg_type, payload), expected)
-                self.assertIs(type(_wire.decode_message(msg_type, payload)), type(expected))
+                actual = PARSERS[msg_type](payload)
+                self.assertEqual(actual, expected)
+                self.assertIs(type(actual), type(expected))
 
     def test_row_description(self) -> None:
         payload = struct.pack("!h", 2)
@@ -137,9 +187,9 @@ class DecoderTests(unittest.TestCase):
         fields = _wire.parse_error_fields(b"SFATAL\x00Mbad \xff byte\x00\x00")
         self.assertEqual(fields, {"S": "FATAL", "M": "bad \ufffd byte"})
 
-    def test_unknown_type_is_protocol_error(self) -> None:
-        with self.assertRaises(ProtocolError):
-            _wire.decode_message(b"?", b"")
+    def test_every_backend_type_has_a_parser_and_a_name(self) -> None:
+        # CopyData is the one message whose payload is taken as it is.
+        self.assertEqual(set(PARSERS) | {_wire.COPY_DATA}, set(_wire.MESSAGE_NAMES))
 
     def test_malformed_payloads_raise_protocol_error(self) -> None:
         cases = {
@@ -148,7 +198,9 @@ class DecoderTests(unittest.TestCase):
             "md5 salt short": (b"R", struct.pack("!i", 5) + b"ab"),
             "md5 salt long": (b"R", struct.pack("!i", 5) + b"abcde"),
             "auth ok with extra": (b"R", struct.pack("!i", 0) + b"x"),
+            "cleartext with extra": (b"R", struct.pack("!i", 3) + b"x"),
             "sasl list unterminated": (b"R", struct.pack("!i", 10) + b"SCRAM-SHA-256\0"),
+            "sasl trailing bytes": (b"R", struct.pack("!i", 10) + b"SCRAM-SHA-256\0\0x"),
             "data row value past end": (b"D", struct.pack("!hi", 1, 10) + b"abc"),
             "data row missing column": (b"D", struct.pack("!hi", 2, 1) + b"a"),
             "data row negative length": (b"D", struct.pack("!hi", 1, -2)),
@@ -158,23 +210,38 @@ class DecoderTests(unittest.TestCase):
             "data row count only half": (b"D", b"\x00"),
             "row description truncated": (b"T", struct.pack("!h", 1) + b"id\0" + b"\x00\x00"),
             "row description no nul": (b"T", struct.pack("!h", 1) + b"id"),
+            "row description negative count": (b"T", struct.pack("!h", -1)),
+            "row description trailing bytes": (b"T", row_description("a") + b"z"),
+            "row description bad utf8": (b"T", row_description("a").replace(b"a\0", b"\xff\0")),
             "error unterminated": (b"E", b"SERROR\x00Mno end"),
             "error no final nul": (b"E", b"SERROR\x00"),
             "error trailing": (b"E", b"SERROR\x00\x00junk"),
+            "notice unterminated": (b"N", b"SNOTICE\x00"),
             "command complete no nul": (b"C", b"SELECT 1"),
+            "command complete trailing": (b"C", b"SELECT 1\x00x"),
             "parameter status one string": (b"S", b"server_version\x00"),
+            "parameter status trailing": (b"S", b"a\x00b\x00c"),
             "ready bad status": (b"Z", b"Q"),
             "ready empty": (b"Z", b""),
             "ready long": (b"Z", b"II"),
             "key data short": (b"K", b"\x00\x00\x00\x01\x00"),
+            "key data no pid": (b"K", b"\x00\x00"),
+            "key data key too long": (b"K", struct.pack("!i", 1) + b"k" * 257),
             "empty query with payload": (b"I", b"x"),
+            "copy done with payload": (b"c", b"x"),
             "negotiate truncated": (b"v", struct.pack("!ii", 0, 2) + b"a\0"),
+            "negotiate negative count": (b"v", struct.pack("!ii", 0, -1)),
+            "negotiate trailing": (b"v", struct.pack("!ii", 0, 0) + b"x"),
             "notification truncated": (b"A", b"\x00\x00"),
+            "notification no payload": (b"A", struct.pack("!i", 7) + b"chan\0"),
+            "notification trailing": (b"A", struct.pack("!i", 7) + b"chan\0hi\0x"),
             "copy response truncated": (b"H", b"\x00\x00\x02\x00\x00"),
+            "copy response negative count": (b"G", b"\x00" + struct.pack("!h", -1)),
+            "copy response trailing": (b"W", b"\x00" + struct.pack("!h", 0) + b"x"),
         }
         for name, (msg_type, payload) in cases.items():
             with self.subTest(name), self.assertRaises(ProtocolError):
-                _wire.decode_message(msg_type, payload)
+                PARSERS[msg_type](payload)
 
     def test_every_prefix_of_valid_messages_fails_cleanly(self) -> None:
         # Truncating a valid payload anywhere must give ProtocolError, never IndexError/struct.error.
@@ -186,11 +253,16 @@ class DecoderTests(unittest.TestCase):
             (b"R", struct.pack("!i", 10) + b"SCRAM-SHA-256\0\0"),
             (b"R", struct.pack("!i", 5) + b"salt"),
             (b"v", struct.pack("!ii", 0, 1) + b"_pq_.x\0"),
+            (b"A", struct.pack("!i", 7) + b"chan\0hi\0"),
+            (b"K", struct.pack("!i", 4242) + b"\x00\x00\x00\x07"),
+            (b"C", b"SELECT 1\x00"),
+            (b"Z", b"I"),
+            (b"H", b"\x00" + struct.pack("!hh", 1, 0)),
         ]
         for msg_type, payload in messages:
             for cut in range(len(payload)):
                 with self.subTest(msg_type=msg_type, cut=cut), self.assertRaises(ProtocolError):
-                    _wire.decode_message(msg_type, payload[:cut])
+                    PARSERS[msg_type](payload[:cut])
 
     def test_rowcount_from_tag(self) -> None:
         cases = {"SELECT 3": 3, "INSERT 0 5": 5, "UPDATE 0": 0, "CREATE TABLE": None, "BEGIN": None, "": None, "COPY 12": 12}
@@ -234,6 +306,18 @@ class MessageReaderTests(unittest.TestCase):
             reader = _wire.MessageReader()
             reader.feed(data)
             with self.subTest(name), self.assertRaises(ProtocolError):
+                reader.next_message()
+
+    def test_known_types_by_default_are_the_backend_types(self) -> None:
+        for msg_type in _wire.MESSAGE_NAMES:
+            reader = _wire.MessageReader()
+            reader.feed(frame(msg_type, b"x"))
+            with self.subTest(msg_type=msg_type):
+                self.assertEqual(reader.next_message(), (msg_type, b"x"))
+        for msg_type in (_wire.QUERY, _wire.TERMINATE, _wire.PASSWORD_MESSAGE, b"\0"):
+            reader = _wire.MessageReader()
+            reader.feed(frame(msg_type, b""))
+            with self.subTest(msg_type=msg_type), self.assertRaises(ProtocolError):
                 reader.next_message()
 
     def test_limit_is_inclusive_and_configurable(self) -> None:
@@ -317,7 +401,7 @@ class ConstantTests(unittest.TestCase):
         self.assertEqual(_wire.QUERY + _wire.PASSWORD_MESSAGE + _wire.TERMINATE, b"QpX")
         codes = (_wire.AUTH_OK, _wire.AUTH_CLEARTEXT_PASSWORD, _wire.AUTH_MD5_PASSWORD, _wire.AUTH_SASL, _wire.AUTH_SASL_CONTINUE, _wire.AUTH_SASL_FINAL)
         self.assertEqual(codes, (0, 3, 5, 10, 11, 12))
-        self.assertTrue(set(backend) <= set(_wire.BACKEND_DECODERS))
+        self.assertTrue(set(backend) <= set(_wire.MESSAGE_NAMES))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,149 @@
+"""Where a server or database is: one immutable value, built in one place.
+
+An :class:`Endpoint` is host, port, user, password, database name and (for the
+schema mode) the ``options`` startup setting.  Servers, databases, the CLI, the
+wire client and psql all take and hand out this one shape; its ``url``, ``env``
+and :meth:`Endpoint.from_url` are the only places a URL or a ``PG*``
+environment is written or read.  Pure: no sockets, no processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from ._errors import ConfigurationError
+from ._redact import MASK, redact, register_secret
+
+__all__ = ["Endpoint", "format_address"]
+
+_URL_FORM = "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+
+
+def format_address(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 address in brackets.
+
+    >>> format_address("::1", 5432)
+    '[::1]:5432'
+    """
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class Endpoint:
+    """Host, port, user, password, database (and libpq ``options``) of one PostgreSQL database.
+
+    Immutable and hashable; its ``repr`` masks the password.
+
+    >>> e = Endpoint(host="127.0.0.1", port=5433, user="app", password="p@ss", dbname="test")
+    >>> e.url
+    'postgresql://app:p%40ss@127.0.0.1:5433/test'
+    >>> e.replace(dbname="other").redacted_url
+    'postgresql://app:***@127.0.0.1:5433/other'
+    """
+
+    __slots__ = ("dbname", "host", "options", "password", "port", "user")
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    options: str
+
+    def __init__(self, *, host: str, port: int, user: str, password: str, dbname: str, options: str = "") -> None:
+        for name, value in (("host", host), ("port", port), ("user", user), ("password", password), ("dbname", dbname), ("options", options)):
+            object.__setattr__(self, name, value)
+        register_secret(password)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Endpoint is immutable: use .replace({name}=...)")
+
+    def _key(self) -> tuple[str, int, str, str, str, str]:
+        return (self.host, self.port, self.user, self.password, self.dbname, self.options)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Endpoint) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.redacted_url!r})"
+
+    def replace(self, *, dbname: str | None = None, options: str | None = None, password: str | None = None) -> Endpoint:
+        """The same server with another database, ``options`` or password."""
+        return Endpoint(
+            host=self.host, port=self.port, user=self.user,
+            password=self.password if password is None else password,
+            dbname=self.dbname if dbname is None else dbname,
+            options=self.options if options is None else options,
+        )
+
+    @property
+    def address(self) -> str:
+        """``host:port`` (for messages: no user, no password)."""
+        return format_address(self.host, self.port)
+
+    def _format_url(self, secret: str) -> str:
+        url = f"postgresql://{quote(self.user, safe='')}:{secret}@{format_address(self.host, self.port)}/{quote(self.dbname, safe='')}"
+        return url + (f"?options={quote(self.options, safe='')}" if self.options else "")
+
+    @property
+    def url(self) -> str:
+        """``postgresql://user:password@host:port/dbname[?options=...]``, password included."""
+        return self._format_url(quote(self.password, safe=""))
+
+    @property
+    def redacted_url(self) -> str:
+        """The URL with the password masked: for messages and reprs."""
+        return self._format_url(MASK)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """libpq's variables and ``DATABASE_URL`` for this database.
+
+        >>> sorted(Endpoint(host="h", port=1, user="u", password="pw", dbname="d").env)
+        ['DATABASE_URL', 'PGDATABASE', 'PGHOST', 'PGPASSWORD', 'PGPORT', 'PGUSER']
+        """
+        env = {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password,
+            "PGDATABASE": self.dbname,
+            "DATABASE_URL": self.url,
+        }
+        if self.options:
+            env["PGOPTIONS"] = self.options
+        return env
+
+    @classmethod
+    def from_url(cls, url: str) -> Endpoint:
+        """Parse a ``postgresql://user:password@host:port/dbname`` URL; ConfigurationError (redacted) if malformed.
+
+        >>> Endpoint.from_url("postgres://u:p%40ss@127.0.0.1:6543/app").password
+        'p@ss'
+        >>> Endpoint.from_url("postgresql://db.example/").dbname
+        'postgres'
+        """
+        text = url.strip()
+        shown = redact(text)
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigurationError(f"The database URL {shown!r} is malformed ({redact(str(exc))}): use {_URL_FORM}.") from None
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ConfigurationError(f"The database URL {shown!r} does not start with postgresql://: use {_URL_FORM}.")
+        password = unquote(parts.password or "")
+        if password:
+            register_secret(password)
+        query = parse_qs(parts.query)
+        host = unquote(parts.hostname or "") or query.get("host", [""])[0]
+        if not host:
+            raise ConfigurationError(f"The database URL {shown!r} names no host: use {_URL_FORM}.")
+        if host.startswith("/"):
+            raise ConfigurationError(f"The database URL {shown!r} names a Unix socket; minitestdb connects over TCP: give a host name or address.")
+        user = unquote(parts.username or "") or "postgres"
+        dbname = unquote(parts.path.lstrip("/")) or user
+        return cls(host=host, port=port or 5432, user=user, password=password, dbname=dbname, options=query.get("options", [""])[0])

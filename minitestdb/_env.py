@@ -1,0 +1,73 @@
+"""Every environment variable minitestdb reads, read from a mapping in one place.
+
+| variable | meaning |
+| --- | --- |
+| ``TEST_DATABASE_URL`` | use this existing server instead of a container |
+| ``MINITESTDB_IMAGE`` | the image for new servers (default ``postgres:18``) |
+| ``MINITESTDB_DOCKER`` | the docker-compatible CLI to run (default ``docker``; e.g. ``podman``) |
+| ``MINITESTDB_SERVER`` | the shared server the test helpers use (default ``default``) |
+| ``MINITESTDB_REQUIRED``, ``MINITESTDB_REQUIRE_DOCKER`` | ``1``: no Docker engine is an error in the test helpers, not a skip |
+
+:func:`read_env` takes any mapping, so every rule is tested without touching
+``os.environ``; called with none, it reads ``os.environ`` at that moment.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from ._container import DEFAULT_IMAGE
+
+__all__ = ["REQUIRED_VARIABLES", "Environment", "read_env"]
+
+#: Either of these set to 1 (or true/yes/on) turns the helpers' skip into an error.
+REQUIRED_VARIABLES = ("MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER")
+_TRUE = ("1", "true", "yes", "on")
+
+
+class Environment:
+    """What minitestdb's environment variables say, with defaults applied.
+
+    >>> env = read_env({"MINITESTDB_REQUIRE_DOCKER": "yes", "TEST_DATABASE_URL": " "})
+    >>> env.required_by, env.test_database_url, env.server, env.docker
+    ('MINITESTDB_REQUIRE_DOCKER', '', 'default', 'docker')
+    """
+
+    __slots__ = ("docker", "explicit_image", "required_by", "server", "test_database_url")
+
+    def __init__(self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str) -> None:
+        #: ``TEST_DATABASE_URL`` (stripped; ``""`` when unset or blank).
+        self.test_database_url = test_database_url
+        #: ``MINITESTDB_IMAGE`` (``""`` when unset): an image the user asked for.
+        self.explicit_image = explicit_image
+        self.docker = docker
+        self.server = server
+        #: The variable that makes a missing engine an error, or ``""``.
+        self.required_by = required_by
+
+    @property
+    def image(self) -> str:
+        """The image for new servers: ``MINITESTDB_IMAGE``, else the pinned default."""
+        return self.explicit_image or DEFAULT_IMAGE
+
+    @property
+    def required(self) -> bool:
+        return bool(self.required_by)
+
+    def key(self) -> tuple[str, str, str, str]:
+        """What decides which server the test helpers use (their cache key)."""
+        return (self.test_database_url, self.server, self.explicit_image, self.docker)
+
+
+def read_env(environ: Mapping[str, str] | None = None) -> Environment:
+    """Read minitestdb's variables from *environ* (default: ``os.environ`` now)."""
+    env = os.environ if environ is None else environ
+    required_by = next((var for var in REQUIRED_VARIABLES if env.get(var, "").strip().lower() in _TRUE), "")
+    return Environment(
+        test_database_url=env.get("TEST_DATABASE_URL", "").strip(),
+        explicit_image=env.get("MINITESTDB_IMAGE", "").strip(),
+        docker=env.get("MINITESTDB_DOCKER", "").strip() or "docker",
+        server=env.get("MINITESTDB_SERVER", "").strip() or "default",
+        required_by=required_by,
+    )

@@ -1,0 +1,184 @@
+"""Migrations: which files make a template, its fingerprint, and applying the files with psql.
+
+psql, not the wire client, applies files so that they may use anything psql
+accepts (meta-commands, ``COPY FROM STDIN``, variables).  A failure names the
+file, the line and the server's message.  The fingerprint is pure: it hashes
+(kind, relative name, content digest) triples with the server version and role,
+so the same inputs give the same template in every process and every run.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from typing import NamedTuple, Sequence, Tuple, Union
+
+from ._endpoint import Endpoint
+from ._errors import ConfigurationError, MigrationError
+from ._psql import parse_psql_error, psql_command, psql_environment
+
+__all__ = [
+    "DEFAULT_MIGRATION_TIMEOUT",
+    "FORMAT_VERSION",
+    "InputFile",
+    "PathLike",
+    "apply_files",
+    "digest_files",
+    "fingerprint",
+    "resolve_inputs",
+]
+
+#: Bumped when the way templates are built changes, so old templates are not reused.
+FORMAT_VERSION = "1"
+DEFAULT_MIGRATION_TIMEOUT = 600.0
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: (kind, relative name, sha256 of the content): what the fingerprint hashes per file.
+Digest = Tuple[str, str, str]
+_MAGIC = re.compile(r"[*?[]")
+# Quiet, stop at the first error, no psqlrc, never prompt for a password.
+_PSQL_ARGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password", "--set", "SHOW_CONTEXT=never")
+
+
+class InputFile(NamedTuple):
+    """One migration or seed file: where it is, and the name it is hashed under."""
+
+    path: str
+    relative: str
+
+
+# --- which files ------------------------------------------------------------------------
+
+
+def _expand(item: PathLike) -> list[InputFile]:
+    text = os.fspath(item)
+    magic = _MAGIC.search(text)
+    if magic:
+        # The part before the first wildcard is the base the names are relative to.
+        base = os.path.dirname(text[: magic.start()]) or "."
+        matches = sorted(p for p in glob.glob(text, recursive=True) if os.path.isfile(p))
+        if not matches:
+            raise ConfigurationError(f"The pattern {text!r} matches no file: check the path (relative to {os.getcwd()}).")
+        return [InputFile(p, os.path.relpath(p, base)) for p in matches]
+    if os.path.isdir(text):
+        found = sorted(os.path.join(root, name) for root, _dirs, names in os.walk(text) for name in names if name.endswith(".sql"))
+        if not found:
+            raise ConfigurationError(f"The directory {text!r} holds no .sql file.")
+        return [InputFile(p, os.path.relpath(p, text)) for p in found]
+    if os.path.isfile(text):
+        return [InputFile(text, os.path.basename(text))]
+    raise ConfigurationError(f"The migration input {text!r} does not exist (relative to {os.getcwd()}).")
+
+
+def resolve_inputs(items: PathLike | Sequence[PathLike] | None) -> list[InputFile]:
+    """Expand paths, globs and directories into files, in order.
+
+    A directory gives its ``*.sql`` files (recursively) in sorted order, a glob its
+    matches in sorted order; a list keeps its own order.  A file named twice is
+    applied once, where it first appears.
+    """
+    if items is None:
+        return []
+    if isinstance(items, (str, os.PathLike)):
+        items = [items]
+    seen: set[str] = set()
+    out: list[InputFile] = []
+    for item in items:
+        for entry in _expand(item):
+            key = os.path.realpath(entry.path)
+            if key not in seen:
+                seen.add(key)
+                out.append(entry)
+    return out
+
+
+# --- the fingerprint --------------------------------------------------------------------
+
+
+def digest_files(kind: str, files: Sequence[InputFile]) -> list[Digest]:
+    """(kind, relative name, sha256 of the bytes) for each file, in order."""
+    out = []
+    for entry in files:
+        with open(entry.path, "rb") as fh:
+            out.append((kind, entry.relative, hashlib.sha256(fh.read()).hexdigest()))
+    return out
+
+
+def fingerprint(digests: Sequence[Digest], *, server_version: int, role: str) -> str:
+    """A hex digest over everything that makes a template what it is.
+
+    The format version, the server's version, the role, and for each input (in
+    order, migrations then seeds) its kind, relative name and content digest.
+
+    >>> fingerprint([("sql", "001.sql", "0" * 64)], server_version=150004, role="postgres")[:16]
+    '3a298d5da71eac65'
+    """
+    digest = hashlib.sha256()
+    digest.update(f"minitestdb-template/{FORMAT_VERSION}\0{server_version}\0{role}\0".encode())
+    for kind, relative, content in digests:
+        digest.update(f"{kind}\0{relative}\0{content}\0".encode())
+    return digest.hexdigest()
+
+
+# --- applying files ---------------------------------------------------------------------
+
+
+def apply_files(
+    endpoint: Endpoint,
+    files: Sequence[InputFile],
+    *,
+    container: str | None,
+    docker_binary: str,
+    timeout: float = DEFAULT_MIGRATION_TIMEOUT,
+) -> None:
+    """Run *files* in order against *endpoint* with ``ON_ERROR_STOP``; raise MigrationError on the first failure.
+
+    The endpoint's ``options`` reach the server as ``PGOPTIONS`` (the schema mode
+    sets ``-c search_path=...`` with it).  The host's psql runs all files in one
+    process; without one, the container's psql runs each file from stdin.
+    """
+    if not files:
+        return
+    host_psql = shutil.which("psql")
+    if not host_psql and not container:
+        raise MigrationError("Applying migrations needs psql: install PostgreSQL's client (psql) on this machine.")
+    env = psql_environment(endpoint, os.environ)
+
+    def command(args: Sequence[str]) -> list[str]:
+        return psql_command(endpoint, [*_PSQL_ARGS, *args], host_psql=host_psql, container=container, docker_binary=docker_binary)
+
+    if host_psql:
+        _run(command([arg for entry in files for arg in ("-f", entry.path)]), env, timeout=timeout, stdin=None, files=files)
+        return
+    for entry in files:
+        with open(entry.path, "rb") as fh:
+            content = fh.read()
+        _run(command(["-f", "-"]), env, timeout=timeout, stdin=content, files=[entry], stdin_name=entry.path)
+
+
+def _run(argv: list[str], env: dict[str, str], *, timeout: float, stdin: bytes | None, files: Sequence[InputFile], stdin_name: str = "") -> None:
+    try:
+        proc = subprocess.run(argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        names = ", ".join(f.path for f in files)
+        raise MigrationError(f"Applying {names} did not finish within {timeout:g} s: look for a lock wait or a very slow statement.") from None
+    except OSError as exc:
+        raise MigrationError(f"psql could not be run ({exc.strerror}): install PostgreSQL's client or check PATH.") from None
+    if proc.returncode == 0:
+        return
+    stderr = proc.stderr.decode("utf-8", "replace")
+    file, line, message = parse_psql_error(stderr)
+    if stdin_name and file in ("<stdin>", "-", ""):
+        file = stdin_name
+    where = f"{file}:{line}" if file and line else (file or "a migration file")
+    raise MigrationError(
+        f"Migration {where} failed: {message or 'psql exited with code ' + str(proc.returncode)}; fix the file and run again.",
+        file=file,
+        line=line,
+        server_message=message,
+        detail=f"psql exit code {proc.returncode}\n{stderr.strip()}",
+    )

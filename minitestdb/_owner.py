@@ -1,0 +1,87 @@
+"""Who owns what: this process's identity, whether an owner is still alive, the one at-fork reset.
+
+Containers carry their owner's pid and host in labels, databases and schemas in
+their names; the watchdog, ``prune`` and the registries of open servers and
+clones all judge owners through this module.  A forked child is a new owner:
+:func:`at_fork_in_child` callbacks make it forget its parent's servers, clones
+and connections (without closing them: they are the parent's).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from typing import Callable
+
+__all__ = [
+    "at_fork_in_child",
+    "hostname",
+    "next_count",
+    "owner_alive",
+    "process_start_time",
+]
+
+
+def hostname() -> str:
+    """This machine's host name, as container labels record it (``os.uname``: no socket module needed)."""
+    return os.uname().nodename
+
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def next_count() -> int:
+    """1, 2, 3... within this process (thread-safe): makes the names one process creates distinct."""
+    with _counter_lock:
+        return next(_counter)
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of *pid* (Linux ``/proc``), so a reused pid is not taken for its owner."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = data.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def owner_alive(pid: int, start_time: str | None = None) -> bool:
+    """Whether process *pid* (on this host) still runs; with *start_time*, whether it is the same process.
+
+    A pid of 0 or less means "no owner process" (kept on purpose) and counts as alive.
+    """
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start_time is not None:
+        now = process_start_time(pid)
+        if now is not None and now != start_time:
+            return False
+    return True
+
+
+_fork_callbacks: list[Callable[[], None]] = []
+
+
+def at_fork_in_child(callback: Callable[[], None]) -> None:
+    """Run *callback* in a forked child, so it forgets what belongs to its parent."""
+    _fork_callbacks.append(callback)
+
+
+def _after_fork_in_child() -> None:
+    for callback in _fork_callbacks:
+        callback()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
