@@ -256,6 +256,13 @@ class DockerCLI:
         # docker logs replays the container's stdout and stderr on its own two streams.
         return redact((result.stdout + result.stderr).strip())
 
+    def log_tail(self, container: str, *, lines: int) -> str:
+        """Like :meth:`logs`, for error reports: never raises, says why when the log cannot be read."""
+        try:
+            return self.logs(container, tail=lines)
+        except DockerError as exc:
+            return f"(log not available: {exc})"
+
     def stop(self, container: str, *, grace: int = 5) -> None:
         self.run(["stop", "--time", str(grace), container], timeout=grace + 30)
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from ._errors import ConfigurationError
 from ._redact import MASK, redact, register_secret
 
-__all__ = ["Endpoint", "format_address"]
+__all__ = ["Endpoint", "EndpointView", "format_address"]
 
 _URL_FORM = "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
 
@@ -147,3 +147,45 @@ class Endpoint:
         user = unquote(parts.username or "") or "postgres"
         dbname = unquote(parts.path.lstrip("/")) or user
         return cls(host=host, port=port or 5432, user=user, password=password, dbname=dbname, options=query.get("options", [""])[0])
+
+
+class EndpointView:
+    """The parts of ``self.endpoint`` as attributes, for the objects that hand one out (servers, databases)."""
+
+    endpoint: Endpoint
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    @property
+    def user(self) -> str:
+        return self.endpoint.user
+
+    @property
+    def password(self) -> str:
+        return self.endpoint.password
+
+    @property
+    def dbname(self) -> str:
+        """The database to connect to (in the schema mode, the server's own)."""
+        return self.endpoint.dbname
+
+    @property
+    def url(self) -> str:
+        """The connection URL, password included: hand it to the code under test."""
+        return self.endpoint.url
+
+    @property
+    def redacted_url(self) -> str:
+        """The URL with the password masked."""
+        return self.endpoint.redacted_url
+
+    @property
+    def env(self) -> dict[str, str]:
+        """libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and DATABASE_URL."""
+        return self.endpoint.env

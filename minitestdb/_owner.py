@@ -9,13 +9,19 @@ and connections (without closing them: they are the parent's).
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import sys
 import threading
-from typing import Callable
+from typing import Callable, Protocol
+
+from ._errors import MiniTestDBError
 
 __all__ = [
     "at_fork_in_child",
+    "close_at_exit",
+    "forget_at_exit",
     "hostname",
     "next_count",
     "owner_alive",
@@ -85,3 +91,31 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+# What this process owns and removes at exit (private servers); a forked child
+# forgets its parent's: they are not its to remove.
+_TO_CLOSE: set[_Closable] = set()
+at_fork_in_child(_TO_CLOSE.clear)
+
+
+def close_at_exit(thing: _Closable) -> None:
+    """Call ``thing.close()`` when the interpreter exits, unless :func:`forget_at_exit` comes first."""
+    _TO_CLOSE.add(thing)
+
+
+def forget_at_exit(thing: _Closable) -> None:
+    _TO_CLOSE.discard(thing)
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for thing in list(_TO_CLOSE):
+        try:
+            thing.close()
+        except MiniTestDBError as exc:
+            print(f"minitestdb: {exc}", file=sys.stderr)

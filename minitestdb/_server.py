@@ -11,9 +11,7 @@ the container's log tail.  The rules (spec, reuse, exit reason) are pure, in
 
 from __future__ import annotations
 
-import atexit
 import os
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
@@ -34,7 +32,7 @@ from ._container import (
 )
 from ._diagnostics import Diagnostics
 from ._docker import DockerCLI
-from ._endpoint import Endpoint
+from ._endpoint import Endpoint, EndpointView
 from ._env import read_env
 from ._errors import (
     CleanupError,
@@ -46,7 +44,7 @@ from ._errors import (
     NoSuchContainerError,
 )
 from ._image import ImagePrefetch, ensure_image
-from ._owner import at_fork_in_child, hostname
+from ._owner import close_at_exit, forget_at_exit, hostname
 from ._readiness import check_method, probe, wait_until_ready
 from ._redact import register_secret
 from ._watchdog import ensure_watchdog
@@ -63,7 +61,7 @@ LOG_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 5
 
 
-class Server:
+class Server(EndpointView):
     """A running PostgreSQL server: in a container, or an existing one (:meth:`from_url`).
 
     Use it as a context manager or call :meth:`close`.  A server from
@@ -112,42 +110,6 @@ class Server:
             probe(endpoint, timeout=timeout)
             diagnostics.mark("ready")
         return server
-
-    # --- where it is -------------------------------------------------------------------
-
-    @property
-    def host(self) -> str:
-        return self.endpoint.host
-
-    @property
-    def port(self) -> int:
-        return self.endpoint.port
-
-    @property
-    def user(self) -> str:
-        return self.endpoint.user
-
-    @property
-    def password(self) -> str:
-        return self.endpoint.password
-
-    @property
-    def dbname(self) -> str:
-        return self.endpoint.dbname
-
-    @property
-    def url(self) -> str:
-        """The connection URL, password included: hand it to the code under test."""
-        return self.endpoint.url
-
-    @property
-    def redacted_url(self) -> str:
-        return self.endpoint.redacted_url
-
-    @property
-    def env(self) -> dict[str, str]:
-        """libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and DATABASE_URL."""
-        return self.endpoint.env
 
     def url_for(self, dbname: str | None = None) -> str:
         """The URL of another database on this server (default: the server's own)."""
@@ -213,7 +175,7 @@ class Server:
             if self._closed:
                 return
             self._closed = True
-            _OWNED.discard(self)
+            forget_at_exit(self)
             try:
                 if self.owned:
                     _remove_container(self.docker, self.container_id, self.diagnostics, raise_errors=not self.keep_on_failure, name=self.container_name)
@@ -225,21 +187,6 @@ class Server:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-# Owned servers still open when the interpreter exits are removed then; a forked
-# child forgets its parent's (they are not its to remove).
-_OWNED: set[Server] = set()
-at_fork_in_child(_OWNED.clear)
-
-
-@atexit.register
-def _close_owned_servers() -> None:
-    for server in list(_OWNED):
-        try:
-            server.close()
-        except MiniTestDBError as exc:
-            print(f"minitestdb: {exc}", file=sys.stderr)
 
 
 def _remove_container(docker: DockerCLI, container: str, diagnostics: Diagnostics, *, raise_errors: bool, name: str = "") -> None:
@@ -263,20 +210,13 @@ def _remove_container(docker: DockerCLI, container: str, diagnostics: Diagnostic
             ) from None
 
 
-def _log_tail(docker: DockerCLI, container: str) -> str:
-    try:
-        return docker.logs(container, tail=LOG_TAIL_LINES)
-    except MiniTestDBError as exc:
-        return f"(log not available: {exc})"
-
-
 def _container_checker(docker: DockerCLI, container: str, name: str, diagnostics: Diagnostics) -> Callable[[], None]:
     def check() -> None:
         info = docker.inspect(container)
         if info is None:
             raise ContainerExitedError(f"The container {name} disappeared while minitestdb waited for PostgreSQL (removed by someone else?); start it again.")
         if not info.running:
-            tail = _log_tail(docker, container)
+            tail = docker.log_tail(container, lines=LOG_TAIL_LINES)
             diagnostics.set_log_tail(tail)
             raise ContainerExitedError(f"The container {name} exited with code {info.exit_code} during startup: {exit_reason(tail)}", detail="log tail:\n" + tail)
 
@@ -307,7 +247,7 @@ def _launch(docker: DockerCLI, spec: ContainerSpec, *, password: str, owned: boo
     except BaseException as exc:
         # KeyboardInterrupt included: never leave a half-started container behind.
         if isinstance(exc, MiniTestDBError) and not diagnostics.log_tail:
-            diagnostics.set_log_tail(_log_tail(docker, container_id))
+            diagnostics.set_log_tail(docker.log_tail(container_id, lines=LOG_TAIL_LINES))
         if not keep_on_failure:
             _remove_container(docker, container_id, diagnostics, raise_errors=False, name=spec.name)
         if isinstance(exc, MiniTestDBError) and not isinstance(exc, ContainerExitedError) and diagnostics.log_tail:
@@ -332,12 +272,12 @@ def _await_server(
         wait_until_ready(endpoint, timeout=timeout, diagnostics=diagnostics, check_container=check, method=readiness)
     except MiniTestDBError:
         if not diagnostics.log_tail:
-            diagnostics.set_log_tail(_log_tail(docker, container))
+            diagnostics.set_log_tail(docker.log_tail(container, lines=LOG_TAIL_LINES))
         raise
     diagnostics.mark("ready")
     server = Server(endpoint=endpoint, docker=docker, container=info, owned=owned, diagnostics=diagnostics, keep_on_failure=keep_on_failure)
     if owned:
-        _OWNED.add(server)
+        close_at_exit(server)  # owned servers still open at exit are removed then
     return server
 
 

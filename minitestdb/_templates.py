@@ -17,7 +17,8 @@ import time
 import weakref
 from typing import ClassVar, Sequence
 
-from ._endpoint import Endpoint
+from ._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, drop_database_sql, terminate_sessions_sql
+from ._endpoint import Endpoint, EndpointView
 from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError
 from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, apply_files, digest_files, fingerprint, resolve_inputs
 from ._naming import clone_name, host_tag, owner_part, parse_name, schema_name, temp_build_name, template_family, template_name, unique_part
@@ -27,8 +28,6 @@ from ._wire import quote_ident, quote_literal, server_version_num
 
 __all__ = ["DEFAULT_POOL_SIZE", "Database", "Template", "build_template", "drop_database", "prune_databases"]
 
-#: First key of every advisory lock minitestdb takes ("mtdb"), so it never meets an application's locks.
-LOCK_NAMESPACE = 0x6D746462
 DEFAULT_POOL_SIZE = 2
 ADMIN_TIMEOUT = 60.0
 
@@ -90,21 +89,6 @@ def _unique() -> str:
     return unique_part(next_count(), os.urandom(3).hex())
 
 
-def _drop_sql(name: str, version: int) -> list[str]:
-    if version >= 130000:
-        return [f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"]
-    return [
-        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {quote_literal(name)} AND pid <> pg_backend_pid()",
-        f"DROP DATABASE IF EXISTS {quote_ident(name)}",
-    ]
-
-
-def _create_sql(name: str, template: str, version: int) -> str:
-    # FILE_COPY: WAL_LOG (15's default) writes the whole database to WAL, twice as slow on tmpfs.
-    strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
-    return f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template)}{strategy}"
-
-
 # Databases this process created and has not dropped: dropped at exit.
 _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
 _WORKERS: weakref.WeakSet[_Worker] = weakref.WeakSet()
@@ -126,7 +110,7 @@ def _cleanup_at_exit() -> None:
             pass
 
 
-class Database:
+class Database(EndpointView):
     """A fresh database (a clone of a template) or schema (the schema mode) for one test.
 
     ``.url`` is what the code under test connects to; :meth:`drop` removes it
@@ -143,42 +127,8 @@ class Database:
         _LIVE.add(self)
 
     @property
-    def dbname(self) -> str:
-        """The database to connect to (in the schema mode, the server's own)."""
-        return self.endpoint.dbname
-
-    @property
     def options(self) -> str:
         return self.endpoint.options
-
-    @property
-    def url(self) -> str:
-        return self.endpoint.url
-
-    @property
-    def redacted_url(self) -> str:
-        return self.endpoint.redacted_url
-
-    @property
-    def env(self) -> dict[str, str]:
-        """libpq's variables and DATABASE_URL for this database."""
-        return self.endpoint.env
-
-    @property
-    def host(self) -> str:
-        return self.endpoint.host
-
-    @property
-    def port(self) -> int:
-        return self.endpoint.port
-
-    @property
-    def user(self) -> str:
-        return self.endpoint.user
-
-    @property
-    def password(self) -> str:
-        return self.endpoint.password
 
     def connect(self, *, timeout: float = 10.0) -> Connection:
         return connect(self.endpoint, timeout=timeout)
@@ -194,7 +144,7 @@ class Database:
             return
         self.dropped = True
         _LIVE.discard(self)
-        statements = [f"DROP SCHEMA IF EXISTS {quote_ident(self.schema)} CASCADE"] if self.schema else _drop_sql(self.name, self.template.server_version)
+        statements = [f"DROP SCHEMA IF EXISTS {quote_ident(self.schema)} CASCADE"] if self.schema else drop_database_sql(self.name, self.template.server_version)
         if not wait:
             self.template._drop_later(statements)
             return
@@ -215,7 +165,7 @@ class Database:
         if self.schema:
             self.template._create_schema(self.schema)
         else:
-            self.template._admin.query(_create_sql(self.name, self.template.name, self.template.server_version))
+            self.template._admin.query(clone_database_sql(self.name, self.template.name, self.template.server_version))
         self.dropped = False
         _LIVE.add(self)
 
@@ -266,7 +216,7 @@ class _Worker:
                     continue
                 if self.ready.qsize() < self.size:
                     name = self.template._new_clone_name("pool")
-                    self._admin.query(_create_sql(name, self.template.name, self.template.server_version))
+                    self._admin.query(clone_database_sql(name, self.template.name, self.template.server_version))
                     self.ready.put(name)
                     continue
                 self._wake.wait(1.0)
@@ -306,7 +256,7 @@ class _Worker:
                 break
         while True:
             try:
-                leftovers.append(_drop_sql(self.ready.get_nowait(), self.template.server_version))
+                leftovers.append(drop_database_sql(self.ready.get_nowait(), self.template.server_version))
             except queue.Empty:
                 break
         for statements in leftovers:
@@ -397,13 +347,13 @@ class Template:
         if pooled is not None:
             return Database(self, pooled)
         db_name = self._new_clone_name(name)
-        self._admin.query(_create_sql(db_name, self.name, self.server_version))
+        self._admin.query(clone_database_sql(db_name, self.name, self.server_version))
         return Database(self, db_name)
 
     def keep_clone(self, name: str | None = None) -> Database:
         """A clone with no owner process (for the CLI): kept until dropped, never pruned as orphaned."""
         db_name = self._new_clone_name(name, pid=0)
-        self._admin.query(_create_sql(db_name, self.name, self.server_version))
+        self._admin.query(clone_database_sql(db_name, self.name, self.server_version))
         database = Database(self, db_name)
         _LIVE.discard(database)
         return database
@@ -481,7 +431,7 @@ def build_template(
         return make(False)
     # Advisory locks belong to the session: hold the admin lock so no other thread
     # of this process runs statements in between on the same connection.
-    lock_key = int(fp[:8], 16) - 2**31
+    lock_key = advisory_lock_key(fp)
     with admin.lock:
         admin.query(f"SELECT pg_advisory_lock({LOCK_NAMESPACE}, {lock_key})")
         try:
@@ -492,10 +442,10 @@ def build_template(
             try:
                 apply_files(endpoint.replace(dbname=temp), sql_files + seed_files, container=container, docker_binary=docker_binary, timeout=timeout)
                 # psql has exited, but make sure no session is left before the rename.
-                admin.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {quote_literal(temp)} AND pid <> pg_backend_pid()")
+                admin.query(terminate_sessions_sql(temp))
                 admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
             except BaseException:
-                for statement in _drop_sql(temp, version):
+                for statement in drop_database_sql(temp, version):
                     try:
                         admin.query(statement)
                     except MiniTestDBError:
@@ -514,7 +464,7 @@ def build_template(
 def drop_database(endpoint: Endpoint, name: str) -> None:
     """Drop the database *name* on the server at *endpoint*, terminating its sessions (for ``minitestdb drop``)."""
     admin = _Admin.of(endpoint)
-    for sql in _drop_sql(name, admin.server_version()):
+    for sql in drop_database_sql(name, admin.server_version()):
         admin.query(sql)
 
 
@@ -544,7 +494,7 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2) -> list[str]
             continue
         if parsed.host != me or owner_alive(parsed.pid) or backends != "0":
             continue
-        for sql in _drop_sql(datname, version):
+        for sql in drop_database_sql(datname, version):
             admin.query(sql)
         dropped.append(datname)
     for builds in templates.values():
