@@ -8,12 +8,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 import minitestdb
 from minitestdb._docker import DockerCLI
-from tests.integration.support import ROOT_ENV, require_docker
+from tests.integration.support import minitestdb_cli, require_docker, root_env, sql_dir
 
 NAME = f"it-cli-{os.getpid()}"
 
@@ -22,14 +21,9 @@ def setUpModule() -> None:
     require_docker()
 
 
-def cli(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "minitestdb", *args],
-        capture_output=True, text=True, timeout=timeout, env=ROOT_ENV(), stdin=subprocess.DEVNULL, check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"minitestdb {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
-    return proc
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`python -m minitestdb ARGS`; here a non-zero exit fails the test unless check=False."""
+    return minitestdb_cli(*args, check=check)
 
 
 class UpDownTest(unittest.TestCase):
@@ -84,7 +78,7 @@ class UpDownTest(unittest.TestCase):
 
     def test_psql_falls_back_to_the_containers_own(self) -> None:
         cli("up", "--name", NAME)
-        env = ROOT_ENV()
+        env = root_env()
         # A PATH with the docker CLI but no psql.
         docker_dir = os.path.dirname(shutil.which("docker") or "/usr/bin/docker")
         bare = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"minitestdb-nopsql-{os.getpid()}")
@@ -94,10 +88,7 @@ class UpDownTest(unittest.TestCase):
             if not os.path.exists(target):
                 os.symlink(os.path.join(docker_dir, tool), target)
         env["PATH"] = bare
-        proc = subprocess.run(
-            [sys.executable, "-m", "minitestdb", "psql", "--name", NAME, "--", "-Atc", "select 'inside'"],
-            capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL, check=False,
-        )
+        proc = minitestdb_cli("psql", "--name", NAME, "--", "-Atc", "select 'inside'", env=env, timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stdout.strip(), "inside")
 
@@ -106,9 +97,7 @@ class TemplateCommandsTest(unittest.TestCase):
     def test_template_clone_drop_prune(self) -> None:
         name = f"it-tpl-{os.getpid()}"
         self.addCleanup(cli, "down", "--name", name, check=False)
-        tmp = tempfile.mkdtemp()
-        with open(os.path.join(tmp, "001.sql"), "w") as fh:
-            fh.write("create table items (id int); insert into items values (1), (2);\n")
+        tmp = sql_dir(self, {"001.sql": "create table items (id int); insert into items values (1), (2);\n"})
         template = cli("template", "--server", name, "--sql", tmp, "--label", "cli").stdout.strip()
         self.assertRegex(template, r"^mtdb_tpl_cli_[0-9a-f]{24}$")
         self.assertEqual(cli("template", "--server", name, "--sql", os.path.join(tmp, "*.sql"), "--label", "cli").stdout.strip(), template)
@@ -134,7 +123,7 @@ class RaceTest(unittest.TestCase):
         name = f"it-race-{os.getpid()}"
         self.addCleanup(cli, "down", "--name", name, check=False)
         procs = [
-            subprocess.Popen([sys.executable, "-m", "minitestdb", "up", "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ROOT_ENV())
+            subprocess.Popen([sys.executable, "-m", "minitestdb", "up", "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=root_env())
             for _ in range(16)
         ]
         results = [(*proc.communicate(timeout=180), proc.returncode) for proc in procs]

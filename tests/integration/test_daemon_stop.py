@@ -17,9 +17,7 @@ import unittest
 
 from minitestdb._docker import DockerCLI
 from minitestdb._errors import MiniTestDBError
-from tests.integration.support import ROOT_ENV, require_docker
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.integration.support import ROOT, require_docker, root_env
 
 OWNER = """
 import json, minitestdb
@@ -47,7 +45,7 @@ def engine_answers() -> bool:
 
 class DaemonStopTest(unittest.TestCase):
     def test_engine_stops_mid_start(self) -> None:
-        owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ROOT_ENV())
+        owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=root_env())
         cli = DockerCLI()
         deadline = time.monotonic() + 60
         created: list[str] = []

@@ -10,7 +10,7 @@ import unittest
 from unittest import mock
 
 import minitestdb
-from tests.integration.support import LeakCheck, require_docker
+from tests.integration.support import ROOT, TEST_IMAGE, LeakCheck, require_docker
 
 
 def setUpModule() -> None:
@@ -68,8 +68,7 @@ class RealFailureTest(LeakCheck):
         # A real refusal: an unprivileged user outside the docker group.
         if os.geteuid() != 0 or not shutil.which("runuser") or not os.path.exists("/usr/bin/python3"):
             self.skipTest("needs root, runuser and /usr/bin/python3 to act as an unprivileged user")
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": root, "HOME": "/tmp", "MINITESTDB_IMAGE": "minitestdb/postgres-test:15"}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": ROOT, "HOME": "/tmp", "MINITESTDB_IMAGE": TEST_IMAGE}
         proc = subprocess.run(
             ["runuser", "-u", "nobody", "--", "/usr/bin/python3", "-m", "minitestdb", "up", "--name", "it-nobody"],
             capture_output=True, text=True, env=env, timeout=60, check=False,

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -18,7 +16,7 @@ from unittest import mock
 
 import minitestdb
 from minitestdb._docker import DockerCLI
-from tests.integration.support import ROOT_ENV, TEST_IMAGE, LeakCheck, require_docker
+from tests.integration.support import TEST_IMAGE, LeakCheck, dead_pid, minitestdb_cli, python_child, require_docker, root_env, sql_dir
 
 
 def setUpModule() -> None:
@@ -36,10 +34,6 @@ def wait_gone(container: str, seconds: float) -> float:
     raise AssertionError(f"container {container} still exists after {seconds} s")
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "minitestdb", *args], capture_output=True, text=True, env=env or ROOT_ENV(), timeout=120, check=False)
-
-
 OWNER = """
 import os, signal, sys, minitestdb
 server = minitestdb.start()
@@ -55,7 +49,7 @@ class OwnerDeathTest(LeakCheck):
     def test_private_server_outlives_no_owner(self) -> None:
         for how, limit in (("SIGKILL", 10), ("SIGTERM", 10), ("SIGINT", 2), ("raise", 2)):
             with self.subTest(how=how):
-                proc = subprocess.run([sys.executable, "-c", OWNER, how], capture_output=True, text=True, env=ROOT_ENV(), timeout=120, check=False)
+                proc = python_child(OWNER, how)
                 self.assertNotEqual(proc.returncode, 0)
                 container = proc.stdout.strip().splitlines()[0]
                 self.assertEqual(len(container), 64, proc.stderr)
@@ -63,10 +57,9 @@ class OwnerDeathTest(LeakCheck):
         self.assert_no_new_containers()
 
     def test_prune_removes_dead_owners_only(self) -> None:
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
         host = __import__("socket").gethostname()
         orphan = DockerCLI().create([
-            "create", "--label", "minitestdb=1", "--label", "minitestdb.shared=0", "--label", f"minitestdb.owner-pid={dead.stdout.strip()}",
+            "create", "--label", "minitestdb=1", "--label", "minitestdb.shared=0", "--label", f"minitestdb.owner-pid={dead_pid()}",
             "--label", f"minitestdb.owner-host={host}", "--label", "minitestdb.name=orphan", TEST_IMAGE,
         ])
         with minitestdb.start() as mine:
@@ -103,7 +96,7 @@ print(server.container_id)
 @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
 class ForkTest(LeakCheck):
     def test_a_forked_child_leaves_its_parent_alone(self) -> None:
-        proc = subprocess.run([sys.executable, "-c", FORKER], capture_output=True, text=True, env=ROOT_ENV(), timeout=120, check=False)
+        proc = python_child(FORKER)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         wait_gone(proc.stdout.strip(), 2)  # removed by the parent's own exit
         self.assert_no_new_containers()
@@ -114,9 +107,7 @@ class KilledContainerTest(unittest.TestCase):
         name = f"it-kill-{os.getpid()}"
         self.addCleanup(minitestdb.down, name)
         server = minitestdb.up(name)
-        tmp = tempfile.mkdtemp()
-        with open(os.path.join(tmp, "001.sql"), "w") as fh:
-            fh.write("create table t (id int); insert into t values (1);\n")
+        tmp = sql_dir(self, {"001.sql": "create table t (id int); insert into t values (1);\n"})
         template = server.template(sql=tmp, pool=0)
         db = template.clone("held")
         conn = db.connect()
@@ -187,26 +178,23 @@ class BadInputTest(unittest.TestCase):
 class SecretsTest(unittest.TestCase):
     def test_the_password_appears_only_where_it_is_the_product(self) -> None:
         name = f"it-secret-{os.getpid()}"
-        self.addCleanup(cli, "down", "--name", name)
-        up = cli("up", "--name", name)
+        self.addCleanup(minitestdb_cli, "down", "--name", name)
+        up = minitestdb_cli("up", "--name", name)
         url = up.stdout.strip()
         password = url.split(":")[2].split("@")[0]
         self.assertGreaterEqual(len(password), 20)
-        tmp = tempfile.mkdtemp()
-        with open(os.path.join(tmp, "001_bad.sql"), "w") as fh:
-            fh.write(f"select 1;\nselect '{password}'::int;\n")  # the password in a failing statement
+        tmp = sql_dir(self, {"001_bad.sql": f"select 1;\nselect '{password}'::int;\n"})  # the password in a failing statement
         outputs = {
             "up stderr": up.stderr,
-            "up json diagnostics": json.dumps(json.loads(cli("up", "--name", name, "--format", "json").stdout)["diagnostics"]),
-            "status": cli("status").stdout,
-            "status --json": cli("status", "--json").stdout,
-            "logs": cli("logs", "--name", name, "--tail", "200").stdout,
-            "doctor": cli("doctor").stdout,
-            "broken template stderr": cli("template", "--server", name, "--sql", tmp).stderr,
+            "up json diagnostics": json.dumps(json.loads(minitestdb_cli("up", "--name", name, "--format", "json").stdout)["diagnostics"]),
+            "status": minitestdb_cli("status").stdout,
+            "status --json": minitestdb_cli("status", "--json").stdout,
+            "logs": minitestdb_cli("logs", "--name", name, "--tail", "200").stdout,
+            "doctor": minitestdb_cli("doctor").stdout,
+            "broken template stderr": minitestdb_cli("template", "--server", name, "--sql", tmp).stderr,
         }
-        env = ROOT_ENV()
-        env["TEST_DATABASE_URL"] = url.replace(password, password + "x")
-        outputs["wrong password error"] = cli("run", "--", "true", env=env).stderr
+        env = root_env(TEST_DATABASE_URL=url.replace(password, password + "x"))
+        outputs["wrong password error"] = minitestdb_cli("run", "--", "true", env=env).stderr
         self.assertIn("invalid input syntax", outputs["broken template stderr"])
         for where, text in outputs.items():
             with self.subTest(where=where):

@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import unittest
 
 import minitestdb
-from tests.integration.support import ROOT_ENV, database_names, require_docker
+from tests.integration.support import database_names, minitestdb_cli, root_env, sql_dir, start_module_server
 
-SERVER: minitestdb.Server
+SERVER: minitestdb.Server  # this module's private server, from setUpModule
 CHILD = """
 import json, os, sys, time
 keys = ["TEST_DATABASE_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"]
@@ -26,8 +25,7 @@ sys.exit(int(sys.argv[1]) if sys.argv[1].isdigit() else 0)
 
 def setUpModule() -> None:
     global SERVER
-    require_docker()
-    SERVER = minitestdb.start()
+    SERVER = start_module_server()
 
 
 def tearDownModule() -> None:
@@ -41,15 +39,12 @@ def databases() -> set[str]:
 
 class RunTest(unittest.TestCase):
     def setUp(self) -> None:
-        self.env = ROOT_ENV()
         # TEST_DATABASE_URL points run at this module's private server.
-        self.env["TEST_DATABASE_URL"] = SERVER.url
-        self.migrations = tempfile.mkdtemp(prefix="minitestdb-run-")
-        with open(os.path.join(self.migrations, "001.sql"), "w") as fh:
-            fh.write("create table things (id int); insert into things values (1), (2), (3);\n")
+        self.env = root_env(TEST_DATABASE_URL=SERVER.url)
+        self.migrations = sql_dir(self, {"001.sql": "create table things (id int); insert into things values (1), (2), (3);\n"}, prefix="minitestdb-run-")
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "minitestdb", "run", *args], capture_output=True, text=True, env=self.env, timeout=120, check=False)
+        return minitestdb_cli("run", *args, env=self.env)
 
     def test_variables_exit_code_and_cleanup(self) -> None:
         before = databases()

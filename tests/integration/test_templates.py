@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -15,15 +12,14 @@ import uuid
 from unittest import mock
 
 import minitestdb
-from tests.integration.support import ROOT_ENV, database_names, require_docker
+from tests.integration.support import database_names, dead_pid, run_workers, start_module_server, temp_dir, write_sql
 
-SERVER: minitestdb.Server
+SERVER: minitestdb.Server  # this module's private server, from setUpModule
 
 
 def setUpModule() -> None:
     global SERVER
-    require_docker()
-    SERVER = minitestdb.start()
+    SERVER = start_module_server()
 
 
 def tearDownModule() -> None:
@@ -32,15 +28,6 @@ def tearDownModule() -> None:
 
 def databases() -> set[str]:
     return database_names(SERVER)
-
-
-def migrations(tmp: str, files: dict[str, str]) -> str:
-    path = os.path.join(tmp, "migrations")
-    os.makedirs(path, exist_ok=True)
-    for name, body in files.items():
-        with open(os.path.join(path, name), "w") as fh:
-            fh.write(textwrap.dedent(body))
-    return path
 
 
 SCHEMA = {
@@ -55,32 +42,15 @@ SCHEMA = {
 }
 
 
-def run_workers(script: str, count: int, extra_env: dict[str, str] | None = None) -> list[dict[str, object]]:
-    env = ROOT_ENV()
-    env["SERVER_URL"] = SERVER.url
-    env.update(extra_env or {})
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for _ in range(count)
-    ]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        if proc.returncode != 0:
-            raise AssertionError(f"worker failed ({proc.returncode}): {err}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
-
-
 class TemplateBuildTest(unittest.TestCase):
     def setUp(self) -> None:
-        self.tmp = tempfile.mkdtemp(prefix="minitestdb-tpl-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.tmp = temp_dir(self, "minitestdb-tpl-")
+        self.migrations = os.path.join(self.tmp, "migrations")
         # A marker makes this test's fingerprint its own.
         self.files = dict(SCHEMA, **{"000_marker.sql": f"-- {uuid.uuid4()}\nselect 1;\n"})
 
     def test_identical_inputs_build_once_across_8_processes(self) -> None:
-        path = migrations(self.tmp, self.files)
+        path = write_sql(self.migrations, self.files)
         before = databases()
         script = textwrap.dedent(f"""
             import json, os, minitestdb
@@ -88,7 +58,7 @@ class TemplateBuildTest(unittest.TestCase):
             tpl = server.template(sql={path!r}, name="race", pool=0)
             print(json.dumps({{"name": tpl.name, "built": tpl.built}}))
         """)
-        results = run_workers(script, 8)
+        results = run_workers(script, 8, SERVER_URL=SERVER.url)
         names = {r["name"] for r in results}
         self.assertEqual(len(names), 1, names)
         self.assertEqual(sum(1 for r in results if r["built"]), 1, results)
@@ -97,7 +67,7 @@ class TemplateBuildTest(unittest.TestCase):
         self.assertFalse([d for d in after if d.startswith("mtdb_tmp_")])
 
     def test_changed_file_gives_a_new_template_and_same_inputs_the_same(self) -> None:
-        path = migrations(self.tmp, self.files)
+        path = write_sql(self.migrations, self.files)
         first = SERVER.template(sql=path, pool=0)
         self.assertTrue(first.built)
         again = SERVER.template(sql=os.path.join(path, "*.sql"), pool=0)
@@ -113,7 +83,7 @@ class TemplateBuildTest(unittest.TestCase):
 
     def test_broken_migration_names_file_and_line_leaves_nothing_then_builds_after_fix(self) -> None:
         files = dict(self.files, **{"003_broken.sql": "create table ok_table (id int);\n\ninsert into no_such_table values (1);\n"})
-        path = migrations(self.tmp, files)
+        path = write_sql(self.migrations, files)
         before = databases()
         with self.assertRaises(minitestdb.MigrationError) as ctx:
             SERVER.template(sql=path, pool=0)
@@ -131,7 +101,7 @@ class TemplateBuildTest(unittest.TestCase):
 
     def test_container_psql_when_the_host_has_none(self) -> None:
         files = dict(self.files, **{"003_broken.sql": "select 1;\nselect * from nowhere;\n"})
-        path = migrations(self.tmp, files)
+        path = write_sql(self.migrations, files)
         with mock.patch("shutil.which", lambda name: None):
             with self.assertRaises(minitestdb.MigrationError) as ctx:
                 SERVER.template(sql=path, pool=0)
@@ -142,7 +112,7 @@ class TemplateBuildTest(unittest.TestCase):
             self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
 
     def test_seed_and_list_order(self) -> None:
-        path = migrations(self.tmp, self.files)
+        path = write_sql(self.migrations, self.files)
         seed = os.path.join(self.tmp, "seed.sql")
         with open(seed, "w") as fh:
             fh.write("insert into users (email) values ('seeded@example.com');\n")
@@ -152,10 +122,15 @@ class TemplateBuildTest(unittest.TestCase):
 
 
 class CloneTest(unittest.TestCase):
+    tmp: str
+    migrations: str  # SCHEMA's files, in tmp
+    template: minitestdb.Template
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.tmp = tempfile.mkdtemp(prefix="minitestdb-clone-")
-        cls.template = SERVER.template(sql=migrations(cls.tmp, SCHEMA), name="clones", pool=0)
+        cls.migrations = write_sql(os.path.join(cls.tmp, "migrations"), SCHEMA)
+        cls.template = SERVER.template(sql=cls.migrations, name="clones", pool=0)
 
     @classmethod
     def tearDownClass(cls) -> None:
@@ -173,7 +148,7 @@ class CloneTest(unittest.TestCase):
 
     def test_drop_without_waiting_is_done_by_the_worker(self) -> None:
         before = databases()
-        template = SERVER.template(sql=os.path.join(self.tmp, "migrations"), name="clones", pool=0)
+        template = SERVER.template(sql=self.migrations, name="clones", pool=0)
         made = [template.clone(f"async {i}") for i in range(20)]
         began = time.monotonic()
         for db in made:
@@ -206,7 +181,7 @@ class CloneTest(unittest.TestCase):
                 d.drop()
             print(json.dumps({"names": names}))
         """)
-        results = run_workers(script, 8, {"MIGRATIONS": os.path.join(self.tmp, "migrations")})
+        results = run_workers(script, 8, SERVER_URL=SERVER.url, MIGRATIONS=self.migrations)
         names = [n for r in results for n in r["names"]]  # type: ignore[union-attr]
         self.assertEqual(len(names), 8 * 2005)
         self.assertEqual(len(set(names)), len(names))
@@ -245,7 +220,7 @@ class CloneTest(unittest.TestCase):
 
     def test_pool_serves_ready_clones_and_drops_the_rest(self) -> None:
         before = databases()
-        pooled = SERVER.template(sql=os.path.join(self.tmp, "migrations"), name="clones", pool=3)
+        pooled = SERVER.template(sql=self.migrations, name="clones", pool=3)
         deadline = time.monotonic() + 10
         while len(databases() - before) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -272,7 +247,7 @@ class CloneTest(unittest.TestCase):
             forgotten = tpl.clone("forgotten")  # never dropped by the test
             print(json.dumps({"ready": tpl._worker.ready.qsize()}))
         """)
-        results = run_workers(script, 1, {"MIGRATIONS": os.path.join(self.tmp, "migrations")})
+        results = run_workers(script, 1, SERVER_URL=SERVER.url, MIGRATIONS=self.migrations)
         self.assertGreaterEqual(results[0]["ready"], 1)  # type: ignore[operator]
         self.assertEqual(databases(), before)
 
@@ -300,10 +275,9 @@ class CloneTest(unittest.TestCase):
             self.assertEqual(conn.query(f"select count(*) from pg_namespace where nspname = '{db.schema}'").rows, [("0",)])
 
     def test_prune_drops_only_what_dead_owners_left_unused(self) -> None:
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-        dead_pid = int(dead.stdout)
-        orphan = self.template._new_clone_name("orphan", pid=dead_pid)
-        busy_orphan = self.template._new_clone_name("busy", pid=dead_pid)
+        gone = dead_pid()
+        orphan = self.template._new_clone_name("orphan", pid=gone)
+        busy_orphan = self.template._new_clone_name("busy", pid=gone)
         with SERVER.connect() as conn:
             for name in (orphan, busy_orphan):
                 conn.query(f'create database "{name}" template "{self.template.name}"')

@@ -26,18 +26,16 @@ from unittest import mock
 import minitestdb
 from minitestdb._docker import DockerCLI
 from minitestdb._naming import parse_name
-from tests.integration.support import ROOT_ENV, require_docker
+from tests.integration.support import ROOT, database_and_schema_names, root_env, skip_or_fail, sql_dir, start_module_server, temp_dir, write_sql
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 NO_DOCKER = "/nonexistent/docker"
-SERVER: minitestdb.Server
+SERVER: minitestdb.Server  # this module's private server, from setUpModule
 
 
 def setUpModule() -> None:
     global SERVER
-    require_docker()
-    SERVER = minitestdb.start()
+    SERVER = start_module_server()
 
 
 def tearDownModule() -> None:
@@ -45,8 +43,8 @@ def tearDownModule() -> None:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """ROOT_ENV() without the variables that change the helpers' behaviour, plus *extra*."""
-    env = ROOT_ENV()
+    """root_env() without the variables that change the helpers' behaviour, plus *extra*."""
+    env = root_env()
     for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER", "MINITESTDB_DOCKER", "PYTEST_ADDOPTS"):
         env.pop(var, None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -60,10 +58,8 @@ def run(argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.CompletedP
 
 def leftover_clones() -> list[str]:
     """Clones and test schemas on SERVER owned by some other process (the children are gone, so: leaks)."""
-    with SERVER.connect() as conn:
-        names = [r[0] for r in conn.query("select datname from pg_database union all select nspname from pg_namespace").rows if r[0]]
     out = []
-    for name in names:
+    for name in database_and_schema_names(SERVER):
         parsed = parse_name(name)
         if parsed is not None and parsed.kind in ("clone", "schema", "temp") and parsed.pid != os.getpid():
             out.append(name)
@@ -74,9 +70,7 @@ class _ExampleCase(unittest.TestCase):
     example = ""
 
     def setUp(self) -> None:
-        tmp = tempfile.mkdtemp(prefix="minitestdb-example-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.project = os.path.join(tmp, self.example)
+        self.project = os.path.join(temp_dir(self, "minitestdb-example-"), self.example)
         shutil.copytree(os.path.join(EXAMPLES, self.example), self.project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
         self.leaks_before = set(leftover_clones())
 
@@ -170,10 +164,8 @@ class PytestExampleTest(_ExampleCase):
     @classmethod
     def setUpClass(cls) -> None:
         problem = _pytest_problem()
-        if problem and os.environ.get("MINITESTDB_REQUIRE_DOCKER") == "1":
-            raise AssertionError(f"MINITESTDB_REQUIRE_DOCKER=1 but {problem}")
         if problem:
-            raise unittest.SkipTest(problem)
+            skip_or_fail(problem)
 
     def pytest(self, env: dict[str, str], *args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "pytest", *_plugin_args(), "-p", "no:cacheprovider", "-rs", *args]
@@ -251,10 +243,7 @@ class InProcessTest(unittest.TestCase):
     def test_two_classes_share_one_template_and_the_schema_mode_works(self) -> None:
         from minitestdb.testing import DatabaseTestCase
 
-        tmp = tempfile.mkdtemp(prefix="minitestdb-inproc-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        with open(os.path.join(tmp, "001.sql"), "w") as fh:
-            fh.write(f"-- {uuid.uuid4()}\ncreate table notes (body text);\ninsert into notes values ('seeded');\n")
+        tmp = sql_dir(self, {"001.sql": f"-- {uuid.uuid4()}\ncreate table notes (body text);\ninsert into notes values ('seeded');\n"}, prefix="minitestdb-inproc-")
         seen: list[tuple[str, str, str | None]] = []
 
         def check(case: DatabaseTestCase) -> None:
@@ -274,16 +263,14 @@ class InProcessTest(unittest.TestCase):
         schema_names = [schema for _, _, schema in seen if schema]
         self.assertEqual(len(set(schema_names)), 2)
         self.assertTrue(all(parse_name(s) is not None and parse_name(s).kind == "schema" for s in schema_names))  # type: ignore[union-attr]
-        with SERVER.connect() as conn:
-            names = {r[0] for r in conn.query("select datname from pg_database union all select nspname from pg_namespace").rows}
+        names = database_and_schema_names(SERVER)
         self.assertFalse({name for _, name, schema in seen if not schema} & names, "clones dropped")
         self.assertFalse(set(schema_names) & names, "schemas dropped")
 
 
 class VendoringTest(unittest.TestCase):
     def test_vendored_copy_works_without_the_checkout(self) -> None:
-        tmp = tempfile.mkdtemp(prefix="minitestdb-vendor-")
-        self.addCleanup(shutil.rmtree, tmp, True)
+        tmp = temp_dir(self, "minitestdb-vendor-")
         vendor = os.path.join(tmp, "myproj", "_vendor")
         shutil.copytree(os.path.join(ROOT, "minitestdb"), os.path.join(vendor, "minitestdb"), ignore=shutil.ignore_patterns("__pycache__"))
         for package in (os.path.join(tmp, "myproj"), vendor):
@@ -291,9 +278,7 @@ class VendoringTest(unittest.TestCase):
                 pass
         absolute = absolute_imports(os.path.join(vendor, "minitestdb"))
         self.assertEqual(absolute, [], "modules that import minitestdb absolutely")
-        os.makedirs(os.path.join(tmp, "migrations"))
-        with open(os.path.join(tmp, "migrations", "001.sql"), "w") as fh:
-            fh.write(f"-- {uuid.uuid4()}\ncreate table t (id int);\ninsert into t values (1), (2);\n")
+        write_sql(os.path.join(tmp, "migrations"), {"001.sql": f"-- {uuid.uuid4()}\ncreate table t (id int);\ninsert into t values (1), (2);\n"})
         script = os.path.join(tmp, "use_vendored.py")
         with open(script, "w") as fh:
             fh.write(textwrap.dedent("""
