@@ -1,4 +1,4 @@
-"""Names, labels, `docker create` argv and `docker inspect` parsing: pure, exact fixtures."""
+"""_container: names, labels, the spec and its `docker create` argv, `docker inspect` parsing, reuse, exit reasons: pure, exact fixtures."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ import json
 import os
 import unittest
 
+from minitestdb import _container
 from minitestdb._container import (
+    DEFAULT_SERVER_SETTINGS,
+    ContainerInfo,
     ContainerSpec,
+    build_spec,
+    check_port_and_timeout,
+    check_reusable,
     create_argv,
     data_volume,
+    exit_reason,
     owner_labels,
     parse_inspect,
     private_container_name,
@@ -17,6 +24,7 @@ from minitestdb._container import (
     validate_server_name,
 )
 from minitestdb._errors import ConfigurationError
+from tests.unit.support import doctests
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -130,6 +138,200 @@ class InspectTest(unittest.TestCase):
         self.assertIsNone(info.port)
 
 
+PG18_IMAGE = {"Config": {"Env": ["PGDATA=/var/lib/postgresql/18/docker"], "Volumes": {"/var/lib/postgresql": {}}}}
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_wal_size": "256MB"}
+
+
+class BuildSpecTest(unittest.TestCase):
+    def build(self, image_info: object = PG18_IMAGE, **kwargs: object) -> ContainerSpec:
+        base: dict[str, object] = {
+            "image": "postgres:18", "image_info": image_info, "name": "minitestdb-default", "labels": {"minitestdb": "1"},
+            "user": "postgres", "dbname": "postgres", "port": None, "fast": True,
+        }
+        base.update(kwargs)
+        return build_spec(**base)  # type: ignore[arg-type]
+
+    def test_fast_defaults_on_the_postgres_18_layout(self) -> None:
+        spec = self.build()
+        self.assertEqual(dict(DEFAULT_SERVER_SETTINGS), FAST)
+        self.assertEqual((spec.tmpfs, spec.settings, spec.initdb_args), ("/var/lib/postgresql", FAST, "--no-sync"))
+        self.assertEqual(
+            create_argv(spec),
+            [
+                "create", "--name", "minitestdb-default", "--label", "minitestdb=1",
+                "--publish", "127.0.0.1::5432", "--stop-signal", "SIGINT",
+                "--env", "POSTGRES_PASSWORD", "--env", "POSTGRES_USER=postgres", "--env", "POSTGRES_DB=postgres",
+                "--env", "POSTGRES_INITDB_ARGS=--no-sync",
+                "--tmpfs", "/var/lib/postgresql:rw",
+                "postgres:18",
+                "postgres", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_wal_size=256MB", "-c", "synchronous_commit=off",
+            ],
+        )
+
+    def test_tmpfs_follows_the_images_volume(self) -> None:
+        pg15 = fixture("image_inspect_pg15.json")
+        assert isinstance(pg15, list)
+        # image inspect -> the directory on a tmpfs
+        cases = [
+            (PG18_IMAGE, "/var/lib/postgresql"),
+            (pg15[0], "/var/lib/postgresql/data"),
+            ({"Config": {"Env": ["PGDATA=/var/lib/postgresql/data"], "Volumes": {"/var/lib/postgresql/data": {}}}}, "/var/lib/postgresql/data"),
+            ({"Config": {"Env": ["PGDATA=/pgdata"], "Volumes": None}}, "/pgdata"),
+            ({"Config": {"Volumes": {"/data": {}}}}, "/data"),
+            ({"Config": {}}, None),
+            ({}, None),
+        ]
+        for image_info, expected in cases:
+            with self.subTest(image_info=image_info if image_info is not pg15[0] else "image_inspect_pg15.json"):
+                self.assertEqual(self.build(image_info).tmpfs, expected)
+
+    def test_slow_mode(self) -> None:
+        spec = self.build(fast=False)
+        self.assertEqual((spec.tmpfs, spec.settings, spec.initdb_args), (None, {}, ""))
+        self.assertEqual(create_argv(spec)[-1], "postgres:18")
+
+    def test_settings_override_one_by_one_and_none_removes(self) -> None:
+        cases = [
+            ({}, FAST),
+            ({"fsync": "on"}, {**FAST, "fsync": "on"}),
+            ({"max_wal_size": None}, {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}),
+            ({"work_mem": "64MB", "no_such_setting": None}, {**FAST, "work_mem": "64MB"}),
+            ({"max_connections": 200}, {**FAST, "max_connections": "200"}),
+            (dict.fromkeys(FAST), {}),
+        ]
+        for settings, expected in cases:
+            with self.subTest(settings=settings):
+                self.assertEqual(self.build(settings=settings).settings, expected)
+        self.assertEqual(self.build(fast=False, settings={"fsync": None, "work_mem": "8MB"}).settings, {"work_mem": "8MB"})
+        self.assertEqual(DEFAULT_SERVER_SETTINGS, FAST)  # overriding never changes the defaults
+
+    def test_tmpfs_and_initdb_args_override_fast(self) -> None:
+        cases = [
+            ({"fast": True, "tmpfs": False}, (None, "--no-sync")),
+            ({"fast": False, "tmpfs": True}, ("/var/lib/postgresql", "")),
+            ({"fast": True, "initdb_args": ""}, ("/var/lib/postgresql", "")),
+            ({"fast": False, "initdb_args": "--data-checksums"}, (None, "--data-checksums")),
+        ]
+        for kwargs, expected in cases:
+            with self.subTest(kwargs=kwargs):
+                spec = self.build(**kwargs)
+                self.assertEqual((spec.tmpfs, spec.initdb_args), expected)
+
+    def test_everything_else_is_passed_through_and_copied(self) -> None:
+        labels, env, extra = {"minitestdb": "1"}, {"TZ": "UTC"}, ["--shm-size", "1g"]
+        spec = self.build(image="postgres:16", name="n", labels=labels, user="app", dbname="appdb", port=6543, env=env, extra_args=extra)
+        labels["x"], env["y"] = "1", "2"
+        extra.append("--privileged")
+        self.assertEqual(
+            (spec.image, spec.name, spec.labels, spec.user, spec.dbname, spec.host_port, spec.env, spec.extra_args),
+            ("postgres:16", "n", {"minitestdb": "1"}, "app", "appdb", 6543, {"TZ": "UTC"}, ("--shm-size", "1g")),
+        )
+
+
+class CheckTest(unittest.TestCase):
+    def running(self, **changes: object) -> ContainerInfo:
+        data = fixture("inspect_running.json")
+        assert isinstance(data, list)
+        item = data[0]
+        labels = dict(item["Config"]["Labels"])
+        for key, value in changes.items():
+            if value is None:
+                labels.pop(key, None)
+            else:
+                labels[key] = value
+        item["Config"]["Labels"] = labels
+        return parse_inspect(item)
+
+    def check(self, info: ContainerInfo, **kwargs: object) -> None:
+        base: dict[str, object] = {"name": "default", "image": "minitestdb/postgres-test:15", "explicit_image": True, "port": 32770, "user": "postgres"}
+        base.update(kwargs)
+        check_reusable(info, **base)  # type: ignore[arg-type]
+
+    def test_the_server_asked_for_is_reused(self) -> None:
+        info = self.running()
+        for kwargs in ({}, {"port": None}, {"image": "postgres:18", "explicit_image": False}):
+            with self.subTest(kwargs=kwargs):
+                self.check(info, **kwargs)
+        stopped = parse_inspect({"Name": "/minitestdb-default", "State": {"Status": "exited"}, "Config": {"Image": "postgres:18", "Labels": {"minitestdb": "1"}}})
+        self.check(stopped, image="postgres:18", port=6543)  # a stopped container publishes no port: not a conflict
+
+    def test_each_refusal(self) -> None:
+        info = self.running()
+        cases = [
+            (self.running(minitestdb=None), {}, "A container named mt-fixture exists but was not made by minitestdb: remove or rename it, or use another --name."),
+            (self.running(minitestdb="0"), {}, "A container named mt-fixture exists but was not made by minitestdb: remove or rename it, or use another --name."),
+            (
+                info, {"image": "postgres:18"},
+                "The shared server 'default' runs the image 'minitestdb/postgres-test:15', not 'postgres:18': "
+                "run `python -m minitestdb down --name default` first, or use another --name.",
+            ),
+            (
+                info, {"port": 6543},
+                "The shared server 'default' listens on port 32770, not 6543: run `python -m minitestdb down --name default` first, or use another --name.",
+            ),
+            (info, {"user": "app"}, "The shared server 'default' was made for the user 'postgres', not 'app': use another --name."),
+            (self.running(**{"minitestdb.user": "app"}), {}, "The shared server 'default' was made for the user 'app', not 'postgres': use another --name."),
+            # the first failing rule is the one reported
+            (self.running(minitestdb=None), {"image": "postgres:18", "port": 1, "user": "x"}, "A container named mt-fixture exists but was not made by minitestdb"),
+            (info, {"image": "postgres:18", "port": 1, "user": "x"}, "The shared server 'default' runs the image"),
+        ]
+        for container, kwargs, message in cases:
+            with self.subTest(kwargs=kwargs, labels=sorted(container.labels)), self.assertRaises(ConfigurationError) as ctx:
+                self.check(container, **kwargs)
+            self.assertTrue(str(ctx.exception).startswith(message), str(ctx.exception))
+
+
+class CheckPortAndTimeoutTest(unittest.TestCase):
+    def test_table(self) -> None:
+        # (port, timeout) -> None when accepted, else the start of the message
+        cases = [
+            (None, 60.0, None),
+            (1, 0.001, None),
+            (65535, 1, None),
+            (5432, 1e9, None),
+            (0, 60.0, "The port 0 is not a TCP port: use 1-65535, or leave it out for a free one."),
+            (-1, 60.0, "The port -1 is not a TCP port"),
+            (65536, 60.0, "The port 65536 is not a TCP port"),
+            (None, 0, "The startup timeout must be positive, not 0."),
+            (None, -1.5, "The startup timeout must be positive, not -1.5."),
+            (0, 0, "The port 0 is not a TCP port"),
+        ]
+        for port, timeout, message in cases:
+            with self.subTest(port=port, timeout=timeout):
+                if message is None:
+                    check_port_and_timeout(port, timeout)
+                    continue
+                with self.assertRaises(ConfigurationError) as ctx:
+                    check_port_and_timeout(port, timeout)
+                self.assertTrue(str(ctx.exception).startswith(message), str(ctx.exception))
+
+
+class ExitReasonTest(unittest.TestCase):
+    def test_table(self) -> None:
+        long_fatal = "FATAL:  " + "x" * 400
+        cases = [
+            ("initdb: warning\nFATAL:  data directory has wrong ownership\nbye", "FATAL:  data directory has wrong ownership"),
+            (
+                "The files belonging to this database system will be owned by user \"postgres\".\n"
+                "Error: Database is uninitialized and superuser password is not specified.\n"
+                "       You must specify POSTGRES_PASSWORD to a non-empty value for the\n",
+                "Error: Database is uninitialized and superuser password is not specified.",
+            ),
+            ("LOG:  starting\n2026-01-01 00:00:00 UTC [1] PANIC:  could not write to file\nLOG:  aborting", "2026-01-01 00:00:00 UTC [1] PANIC:  could not write to file"),
+            ("postgres: error: invalid option -- 'z'\nTry \"postgres --help\"", "postgres: error: invalid option -- 'z'"),
+            ("   FATAL:  first  \nFATAL:  second", "FATAL:  first"),
+            ("chmod: changing permissions of '/var/lib/postgresql/data': Operation not permitted\nexiting\n\n", "exiting"),
+            ("only line", "only line"),
+            (long_fatal, long_fatal[:300]),
+            ("LOG: ok\n" + "y" * 400, "y" * 300),
+            ("", "no output"),
+            ("  \n\n \t\n", "no output"),
+        ]
+        for tail, expected in cases:
+            with self.subTest(tail=tail[:40]):
+                self.assertEqual(exit_reason(tail), expected)
+
+
 class NamesTest(unittest.TestCase):
     def test_shared_and_private_names(self) -> None:
         self.assertEqual(shared_container_name("default"), "minitestdb-default")
@@ -150,6 +352,9 @@ class NamesTest(unittest.TestCase):
                 "minitestdb.owner-host": "h", "minitestdb.created": "100", "minitestdb.user": "u", "minitestdb.dbname": "d",
             },
         )
+
+
+load_tests = doctests(_container)
 
 
 if __name__ == "__main__":

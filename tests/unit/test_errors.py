@@ -6,6 +6,7 @@ import pickle
 import unittest
 
 import minitestdb
+from minitestdb import _errors
 from minitestdb._errors import (
     AuthenticationError,
     CleanupError,
@@ -25,6 +26,7 @@ from minitestdb._errors import (
     ServerError,
     server_error_from_fields,
 )
+from tests.unit.support import doctests
 
 SECRET = "pw-Zx81-very-secret"
 
@@ -95,6 +97,9 @@ class RedactionTest(unittest.TestCase):
         self.assertEqual(redact("token another-Secret-42 here"), "token *** here")
         err = ContainerExitedError("x", detail="FATAL: role with password another-Secret-42")
         self.assertNotIn("another-Secret-42", err.full_text())
+
+
+load_tests = doctests(_errors)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ import shutil
 import tempfile
 import unittest
 
+from minitestdb import _migrations
 from minitestdb._errors import ConfigurationError
 from minitestdb._migrations import InputFile, digest_files, fingerprint, resolve_inputs
+from tests.unit.support import doctests
 
 
 class InputsTest(unittest.TestCase):
@@ -71,6 +73,9 @@ class InputsTest(unittest.TestCase):
         self.assertEqual(fingerprint(digests, server_version=150004, role="postgres"), fingerprint(list(digests), server_version=150004, role="postgres"))
         self.assertNotEqual(fingerprint(digests, server_version=150004, role="postgres"), fingerprint(digests[:1], server_version=150004, role="postgres"))
 
+
+
+load_tests = doctests(_migrations)
 
 
 if __name__ == "__main__":

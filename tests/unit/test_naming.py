@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import unittest
 
+from minitestdb import _naming
 from minitestdb._naming import (
     base36,
     clone_name,
@@ -18,6 +19,7 @@ from minitestdb._naming import (
     unique_part,
 )
 from minitestdb._wire import quote_ident
+from tests.unit.support import doctests
 
 FP = "0123456789abcdef" * 4
 
@@ -81,6 +83,9 @@ class NamesTest(unittest.TestCase):
             schema = schema_name(label, owner=owner_part("host", 4321), suffix=unique_part(len(seen), "abcdef"))
             self.assertLessEqual(len(schema.encode()), 63, schema)
             self.assertEqual(parse_name(schema).kind, "schema")  # type: ignore[union-attr]
+
+
+load_tests = doctests(_naming)
 
 
 if __name__ == "__main__":

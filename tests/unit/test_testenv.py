@@ -1,15 +1,9 @@
-"""The pure parts of minitestdb.testing and minitestdb._testenv: paths, skip or fail, the guard (no Docker)."""
+"""_testenv: paths, skip or fail, the cached server and template, the guard (no Docker: server_from_env is mocked)."""
 
 from __future__ import annotations
 
-import ast
 import os
-import subprocess
-import sys
-import tempfile
-import types
 import unittest
-from typing import Any
 from unittest import mock
 
 from minitestdb import _testenv
@@ -24,9 +18,9 @@ from minitestdb._errors import (
     MiniTestDBError,
 )
 from minitestdb._naming import clone_name, owner_part, schema_name, temp_build_name, template_name
-from minitestdb.testing import DatabaseTestCase, assert_own_database
+from minitestdb._server import Server
+from minitestdb._testenv import assert_own_database
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OWNER = owner_part("host", 4321)
 FP = "0123456789abcdef" * 4
 NO_ENGINE = DockerNotFoundError("The docker CLI 'docker' was not found on PATH: install Docker.")
@@ -49,46 +43,6 @@ class PathResolutionTest(unittest.TestCase):
     def test_module_dir_is_the_module_files_directory_else_the_cwd(self) -> None:
         self.assertEqual(_testenv.module_dir(__name__), os.path.dirname(os.path.abspath(__file__)))
         self.assertEqual(_testenv.module_dir("no.such.module"), os.getcwd())
-
-
-class DefiningModuleTest(unittest.TestCase):
-    """``sql`` is relative to the file of the class that sets it, not to the cwd or the subclass's file."""
-
-    def module(self, name: str, directory: str) -> str:
-        module = types.ModuleType(name)
-        module.__file__ = os.path.join(directory, f"{name}.py")
-        self.addCleanup(sys.modules.pop, name, None)
-        sys.modules[name] = module
-        return name
-
-    def setup_class_args(self, cls: type[DatabaseTestCase]) -> dict[str, Any]:
-        server = object()
-        with mock.patch.object(_testenv, "server", return_value=server), mock.patch.object(_testenv, "template") as template:
-            cls.setUpClass()
-        self.addCleanup(cls.doClassCleanups)
-        self.assertIs(template.call_args.args[0], server)
-        return dict(template.call_args.kwargs)
-
-    def test_paths_follow_the_module_that_set_them(self) -> None:
-        with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
-            base = type("Base", (DatabaseTestCase,), {"__module__": self.module("mtdb_unit_base", first), "sql": ["migrations"], "seed": "seed.sql"})
-            child = type("Child", (base,), {"__module__": self.module("mtdb_unit_child", second), "seed": ["../other/seed.sql"], "template_name": "users"})
-            args = self.setup_class_args(child)
-            self.assertEqual(args["sql"], [os.path.join(first, "migrations")])
-            self.assertEqual(args["seed"], [os.path.normpath(os.path.join(second, "..", "other", "seed.sql"))])
-            self.assertEqual((args["name"], args["pool"]), ("users", 2))
-            args = self.setup_class_args(base)
-            self.assertEqual(args["seed"], [os.path.join(first, "seed.sql")])
-            self.assertEqual(args["name"], None)
-
-    def test_schema_mode_turns_the_pool_off(self) -> None:
-        cls = type("Schemas", (DatabaseTestCase,), {"__module__": __name__, "schema_mode": True, "pool": 5})
-        self.assertEqual(self.setup_class_args(cls)["pool"], 0)
-
-    def test_setup_without_setupclass_says_what_to_do(self) -> None:
-        cls = type("NoSetUpClass", (DatabaseTestCase,), {"__module__": __name__, "test_x": lambda self: None})
-        with self.assertRaisesRegex(RuntimeError, r"call super\(\)\.setUpClass\(\)"):
-            cls("test_x").setUp()
 
 
 class SkipOrRequireTest(unittest.TestCase):
@@ -163,13 +117,54 @@ class CachedServerTest(unittest.TestCase):
             _testenv.server()
         from_env.assert_called_once_with(name="myproject")
 
-    def test_a_whole_class_skips_once_through_setupclass(self) -> None:
-        cls = type("Skipped", (DatabaseTestCase,), {"__module__": "_mtdb_unit_skip", "test_a": lambda self: None, "test_b": lambda self: None})
-        result = unittest.TestResult()
-        with mock.patch.object(_testenv, "server_from_env", side_effect=NO_ENGINE):
-            unittest.defaultTestLoader.loadTestsFromTestCase(cls).run(result)
-        self.assertEqual((result.testsRun, len(result.skipped), result.errors), (0, 1, []))
-        self.assertIn("no Docker engine", result.skipped[0][1])
+    def test_a_server_is_made_once_per_environment(self) -> None:
+        first, second = mock.Mock(spec=Server), mock.Mock(spec=Server)
+        with mock.patch.object(_testenv, "server_from_env", side_effect=[first, second]) as from_env:
+            self.assertIs(_testenv.server(), first)
+            self.assertIs(_testenv.server(), first)
+            self.assertEqual(from_env.call_count, 1)
+            os.environ["MINITESTDB_SERVER"] = "other"
+            self.assertIs(_testenv.server(), second)
+        self.assertEqual(from_env.call_args_list, [mock.call(name="default"), mock.call(name="other")])
+
+    def test_required_error_keeps_the_detail(self) -> None:
+        os.environ["MINITESTDB_REQUIRED"] = "yes"
+        error = DockerDaemonError("Cannot connect to the Docker daemon.", detail="stderr: refused")
+        with mock.patch.object(_testenv, "server_from_env", side_effect=error), self.assertRaises(MiniTestDBError) as caught:
+            _testenv.server()
+        self.assertEqual(str(caught.exception), "Cannot connect to the Docker daemon; MINITESTDB_REQUIRED=1 is set, so a missing Docker engine is an error, not a skip.")
+        self.assertEqual(caught.exception.detail, "stderr: refused")
+
+
+class CachedTemplateTest(unittest.TestCase):
+    def setUp(self) -> None:
+        patcher = mock.patch.dict(_testenv._templates, clear=True)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def server(self, port: int = 5999) -> mock.Mock:
+        srv = mock.Mock(host="127.0.0.1", port=port, dbname="postgres")
+        srv.template.side_effect = lambda *args, **kwargs: mock.Mock(name="template")
+        return srv
+
+    def test_the_same_inputs_give_the_same_template(self) -> None:
+        srv = self.server()
+        first = _testenv.template(srv, sql=("/p/m",), seed=["/p/s.sql"], name="users", pool=3)
+        self.assertIs(_testenv.template(srv, sql=["/p/m"], seed=("/p/s.sql",), name="users", pool=3), first)
+        srv.template.assert_called_once_with(["/p/m"], ["/p/s.sql"], name="users", pool=3)
+
+    def test_any_other_input_or_server_builds_another(self) -> None:
+        srv = self.server()
+        base = _testenv.template(srv, sql=["/p/m"])
+        others = [
+            _testenv.template(srv, sql=["/p/other"]),
+            _testenv.template(srv, sql=["/p/m"], seed=["/p/s.sql"]),
+            _testenv.template(srv, sql=["/p/m"], name="x"),
+            _testenv.template(srv, sql=["/p/m"], pool=0),
+            _testenv.template(self.server(port=6000), sql=["/p/m"]),
+        ]
+        self.assertEqual(len({id(t) for t in [base, *others]}), 6)
+        self.assertEqual(srv.template.call_args_list[0], mock.call(["/p/m"], [], name=None, pool=2))
 
 
 class GuardTest(unittest.TestCase):
@@ -203,30 +198,6 @@ class GuardTest(unittest.TestCase):
             with self.subTest(name=name), self.assertRaises(AssertionError):
                 _testenv.drop_own(bad)
             bad.drop.assert_not_called()
-
-
-class ImportsTest(unittest.TestCase):
-    def test_import_minitestdb_and_testing_never_import_pytest(self) -> None:
-        code = "import sys, minitestdb, minitestdb.testing; sys.exit(1 if 'pytest' in sys.modules else 0)"
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        self.assertEqual(subprocess.run([sys.executable, "-c", code], env=env, check=False).returncode, 0)
-
-    def test_the_package_imports_itself_relatively(self) -> None:
-        found = []
-        package = os.path.join(ROOT, "minitestdb")
-        for filename in sorted(os.listdir(package)):
-            if filename.endswith(".py"):
-                with open(os.path.join(package, filename), encoding="utf-8") as fh:
-                    tree = ast.parse(fh.read())
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Import):
-                        names = [alias.name for alias in node.names]
-                    elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                        names = [node.module or ""]
-                    else:
-                        continue
-                    found += [f"{filename}:{node.lineno}" for n in names if n == "minitestdb" or n.startswith("minitestdb.")]
-        self.assertEqual(found, [])
 
 
 if __name__ == "__main__":

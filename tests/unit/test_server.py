@@ -1,4 +1,4 @@
-"""Deterministic failure paths of start()/up() through the fake docker CLI.
+"""_server: the deterministic failure paths of start()/up() and Server.close() through the fake docker CLI.
 
 Each checks the error type, that the message is one line saying what to do, and
 that a container that was created is removed again (rm --force was called).
@@ -11,8 +11,6 @@ import unittest
 from unittest import mock
 
 import minitestdb
-from minitestdb._errors import AuthenticationError, DatabaseConnectionError, ProtocolError, server_error_from_fields
-from minitestdb._readiness import is_retryable
 from tests.unit.fakes import FakeDockerMixin
 
 
@@ -123,19 +121,36 @@ class CloseTest(FakeDockerMixin):
         self.assertTrue(server.diagnostics.cleanup_errors)
         self.assertIn("closed", server.diagnostics.timestamps)
 
+    def test_a_shared_server_is_only_let_go(self) -> None:
+        self.use_fake_docker("daemon-down")  # any docker call would fail
+        server = self.server()
+        server.owned = False
+        with server:
+            pass
+        self.assertTrue(server.closed)
+        self.assertEqual(self.fake_calls(), [])
+        self.assertIn("closed", server.diagnostics.timestamps)
 
-class RetryTest(unittest.TestCase):
-    def test_which_readiness_failures_are_retried(self) -> None:
-        def err(code: str) -> BaseException:
-            return server_error_from_fields({"C": code, "M": "x"})
 
-        self.assertTrue(is_retryable(DatabaseConnectionError("refused")))
-        self.assertTrue(is_retryable(err("57P03")))
-        self.assertTrue(is_retryable(err("53300")))
-        for fatal in ("28P01", "28000", "3D000", "42601"):
-            self.assertFalse(is_retryable(err(fatal)), fatal)
-        self.assertIsInstance(err("28P01"), AuthenticationError)
-        self.assertFalse(is_retryable(ProtocolError("garbage")))
+class FromURLTest(FakeDockerMixin):
+    def test_an_existing_server_without_a_container(self) -> None:
+        self.use_fake_docker("daemon-down")
+        url = "postgresql://app:from-url-secret@db.internal:6543/app_test"
+        server = minitestdb.Server.from_url(url, check=False)
+        self.assertEqual((server.name, server.container_id, server.container_name, server.image, server.owned), ("db.internal:6543", "", "", "", False))
+        self.assertEqual(server.url, url)
+        self.assertEqual(server.url_for("other"), "postgresql://app:from-url-secret@db.internal:6543/other")
+        self.assertEqual(server.url_for(), url)
+        self.assertEqual(repr(server), "<minitestdb.Server 'db.internal:6543' postgresql://app:***@db.internal:6543/app_test container= open>")
+        self.assertEqual((server.diagnostics.reused, server.diagnostics.host, server.diagnostics.port), (True, "db.internal", 6543))
+        server.close()
+        self.assertTrue(repr(server).endswith(" closed>"))
+        self.assertEqual(self.fake_calls(), [])  # never a docker call
+
+    def test_a_malformed_url_is_a_redacted_configuration_error(self) -> None:
+        with self.assertRaises(minitestdb.ConfigurationError) as ctx:
+            minitestdb.Server.from_url("mysql://app:from-url-secret2@h/d", check=False)
+        self.assertNotIn("from-url-secret2", str(ctx.exception))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+"""Shared helpers for the unit tests (not a test module itself)."""
+
+from __future__ import annotations
+
+import doctest
+import types
+import unittest
+from typing import Callable, Optional
+
+LoadTests = Callable[[unittest.TestLoader, unittest.TestSuite, Optional[str]], unittest.TestSuite]
+
+
+def doctests(*modules: types.ModuleType) -> LoadTests:
+    """A ``load_tests`` hook that adds the doctests of *modules* to a test file's own tests.
+
+    In ``tests/unit/test_x.py``: ``load_tests = doctests(_x)``.
+    """
+
+    def load_tests(loader: unittest.TestLoader, tests: unittest.TestSuite, pattern: str | None) -> unittest.TestSuite:
+        for module in modules:
+            suite = doctest.DocTestSuite(module)
+            if not suite.countTestCases():
+                raise AssertionError(f"{module.__name__} has no doctests: remove it from load_tests")
+            tests.addTests(suite)
+        return tests
+
+    return load_tests

@@ -1,0 +1,112 @@
+"""_admin_sql: the exact admin statements per server version, the advisory-lock key, hostile names quoted."""
+
+from __future__ import annotations
+
+import unittest
+
+from minitestdb import _admin_sql
+from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, drop_database_sql, terminate_sessions_sql
+from minitestdb._errors import ConfigurationError
+from tests.unit.support import doctests
+
+TERMINATE = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'mtdb_c' AND pid <> pg_backend_pid()"
+INT4 = (-(2**31), 2**31 - 1)
+
+
+class ByVersionTest(unittest.TestCase):
+    def test_drop_database(self) -> None:
+        cases = [
+            (120022, [TERMINATE, 'DROP DATABASE IF EXISTS "mtdb_c"']),
+            (129999, [TERMINATE, 'DROP DATABASE IF EXISTS "mtdb_c"']),
+            (130000, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)']),
+            (130021, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)']),
+            (140018, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)']),
+            (150013, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)']),
+            (180000, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)']),
+        ]
+        for version, expected in cases:
+            with self.subTest(version=version):
+                self.assertEqual(drop_database_sql("mtdb_c", version), expected)
+
+    def test_clone_database(self) -> None:
+        cases = [
+            (120022, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x"'),
+            (130021, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x"'),
+            (140018, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x"'),
+            (149999, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x"'),
+            (150000, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x" STRATEGY FILE_COPY'),
+            (150013, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x" STRATEGY FILE_COPY'),
+            (180000, 'CREATE DATABASE "mtdb_c" TEMPLATE "mtdb_tpl_x" STRATEGY FILE_COPY'),
+        ]
+        for version, expected in cases:
+            with self.subTest(version=version):
+                self.assertEqual(clone_database_sql("mtdb_c", "mtdb_tpl_x", version), expected)
+
+    def test_terminate_sessions(self) -> None:
+        self.assertEqual(terminate_sessions_sql("mtdb_c"), TERMINATE)
+
+
+class AdvisoryLockTest(unittest.TestCase):
+    def test_bounds_and_values(self) -> None:
+        cases = [
+            ("00000000", -(2**31)),
+            ("ffffffff", 2**31 - 1),
+            ("FFFFFFFF", 2**31 - 1),
+            ("80000000", 0),
+            ("7fffffff", -1),
+            ("00000001", -(2**31) + 1),
+            ("0123456789abcdef" * 4, 0x01234567 - 2**31),
+            ("ffffffff" + "0" * 56, 2**31 - 1),  # only the first 32 bits count
+        ]
+        for fp, expected in cases:
+            with self.subTest(fp=fp[:12]):
+                self.assertEqual(advisory_lock_key(fp), expected)
+
+    def test_every_key_is_an_int4(self) -> None:
+        for first in "0123456789abcdef":
+            for last in "0f":
+                key = advisory_lock_key(first + "0" * 6 + last)
+                self.assertTrue(INT4[0] <= key <= INT4[1], key)
+
+    def test_the_namespace_spells_mtdb_and_is_an_int4(self) -> None:
+        self.assertEqual(LOCK_NAMESPACE.to_bytes(4, "big"), b"mtdb")
+        self.assertTrue(INT4[0] <= LOCK_NAMESPACE <= INT4[1])
+
+
+class HostileNamesTest(unittest.TestCase):
+    def test_identifiers_and_literals_are_quoted(self) -> None:
+        hostile = 'x"; DROP DATABASE postgres; --'
+        self.assertEqual(drop_database_sql(hostile, 180000), ['DROP DATABASE IF EXISTS "x""; DROP DATABASE postgres; --" WITH (FORCE)'])
+        self.assertEqual(
+            drop_database_sql("it's", 120000),
+            [
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'it''s' AND pid <> pg_backend_pid()",
+                'DROP DATABASE IF EXISTS "it\'s"',
+            ],
+        )
+        self.assertEqual(
+            terminate_sessions_sql("a\\'; select 1; --"),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = E'a\\\\''; select 1; --' AND pid <> pg_backend_pid()",
+        )
+        self.assertEqual(clone_database_sql('c"', 'T"pl', 150000), 'CREATE DATABASE "c""" TEMPLATE "T""pl" STRATEGY FILE_COPY')
+        self.assertEqual(clone_database_sql("Ünïcode db", "tpl", 140000), 'CREATE DATABASE "Ünïcode db" TEMPLATE "tpl"')
+
+    def test_names_sql_cannot_hold_are_refused(self) -> None:
+        calls = [
+            lambda: drop_database_sql("", 180000),
+            lambda: drop_database_sql("a\0b", 180000),
+            lambda: drop_database_sql("a\0b", 120000),
+            lambda: clone_database_sql("c", "", 150000),
+            lambda: clone_database_sql("c\0", "t", 150000),
+            lambda: terminate_sessions_sql("a\0b"),
+        ]
+        for index, call in enumerate(calls):
+            with self.subTest(index=index), self.assertRaises(ConfigurationError):
+                call()
+
+
+load_tests = doctests(_admin_sql)
+
+
+if __name__ == "__main__":
+    unittest.main()

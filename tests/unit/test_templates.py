@@ -1,0 +1,340 @@
+"""_templates without a server: reprs, where a clone or schema points, and the exact admin statements that
+clone, drop, reset, build and prune issue (the admin connection and psql are mocked; pools stay off: no thread)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import unittest
+import weakref
+from typing import Any, Callable
+from unittest import mock
+
+from minitestdb import _templates
+from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key
+from minitestdb._endpoint import Endpoint
+from minitestdb._errors import ConfigurationError, MigrationError
+from minitestdb._migrations import InputFile, digest_files, fingerprint, resolve_inputs
+from minitestdb._naming import host_tag, owner_part, parse_name, template_name
+from minitestdb._templates import Database, Template, build_template, drop_database, prune_databases
+
+ENDPOINT = Endpoint(host="127.0.0.1", port=5999, user="postgres", password="templates-test-pw", dbname="postgres")
+TPL = "mtdb_tpl_users_0123456789abcdef01234567"
+FP = "0123456789abcdef" * 4
+
+
+class Admin:
+    """Stands in for _templates._Admin: records each statement and answers from *answer*."""
+
+    def __init__(self, version: int = 150004, answer: Callable[[str], list[tuple[Any, ...]]] | None = None) -> None:
+        self.version = version
+        self.answer = answer or (lambda sql: [])
+        self.statements: list[str] = []
+        self.lock = threading.RLock()
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        self.statements.append(sql)
+        return self.answer(sql)
+
+    def server_version(self) -> int:
+        return self.version
+
+
+class TemplatesTestCase(unittest.TestCase):
+    def setUp(self) -> None:
+        self.admin = Admin()
+        # Databases made here must not be dropped at exit: a registry of this test's own.
+        for patcher in (
+            mock.patch.object(_templates._Admin, "of", side_effect=lambda endpoint: self.admin),
+            mock.patch.object(_templates, "_LIVE", weakref.WeakSet()),
+            mock.patch.object(_templates, "_Worker", side_effect=AssertionError("no worker thread in unit tests")),
+        ):
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def template(self, *, version: int = 150004, sql: list[InputFile] | None = None, seed: list[InputFile] | None = None) -> Template:
+        return Template(
+            ENDPOINT, container="cid", docker_binary="docker", name=TPL, fingerprint=FP, sql=sql or [], seed=seed or [],
+            built=True, server_version=version, pool_size=0, build_seconds=0.25,
+        )
+
+
+class ReprTest(TemplatesTestCase):
+    def test_reprs_mask_the_password(self) -> None:
+        template = self.template()
+        self.assertEqual(repr(template), f"<minitestdb.Template {TPL} on 127.0.0.1:5999>")
+        clone = Database(template, "mtdb_x_01234567_abcd1_1ab")
+        self.assertEqual(repr(clone), "<minitestdb.Database postgresql://postgres:***@127.0.0.1:5999/mtdb_x_01234567_abcd1_1ab>")
+        schema = Database(template, "test_x_abcd1_1ab", schema="test_x_abcd1_1ab")
+        self.assertEqual(repr(schema), "<minitestdb.Database postgresql://postgres:***@127.0.0.1:5999/postgres?options=-c%20search_path%3Dtest_x_abcd1_1ab>")
+        clone.drop()
+        self.assertTrue(repr(clone).endswith(" dropped>"))
+        for text in (repr(template), repr(clone), repr(schema)):
+            self.assertNotIn("templates-test-pw", text)
+
+
+class DatabaseEndpointTest(TemplatesTestCase):
+    def test_a_clone_is_another_database_on_the_same_server(self) -> None:
+        database = Database(self.template(), "mtdb_c")
+        self.assertEqual(database.endpoint, ENDPOINT.replace(dbname="mtdb_c"))
+        self.assertEqual((database.name, database.schema, database.options, database.dbname), ("mtdb_c", None, "", "mtdb_c"))
+        self.assertEqual(database.url, "postgresql://postgres:templates-test-pw@127.0.0.1:5999/mtdb_c")
+        self.assertEqual((database.host, database.port, database.user, database.password), ("127.0.0.1", 5999, "postgres", "templates-test-pw"))
+
+    def test_a_schema_is_the_servers_database_with_search_path(self) -> None:
+        database = Database(self.template(), "test_s", schema="test_s")
+        self.assertEqual(database.endpoint, ENDPOINT.replace(options="-c search_path=test_s"))
+        self.assertEqual((database.dbname, database.options), ("postgres", "-c search_path=test_s"))
+        self.assertEqual(database.env["PGOPTIONS"], "-c search_path=test_s")
+        self.assertEqual(database.env["PGDATABASE"], "postgres")
+
+
+class DropTest(TemplatesTestCase):
+    def test_drop_by_version_once(self) -> None:
+        cases = [
+            (120000, ["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'mtdb_c' AND pid <> pg_backend_pid()", 'DROP DATABASE IF EXISTS "mtdb_c"']),
+            (180000, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)']),
+        ]
+        for version, expected in cases:
+            with self.subTest(version=version):
+                self.admin.statements.clear()
+                database = Database(self.template(version=version), "mtdb_c")
+                self.assertIn(database, _templates._LIVE)
+                database.drop()
+                database.drop()
+                database.close()
+                self.assertEqual(self.admin.statements, expected)
+                self.assertTrue(database.dropped)
+                self.assertNotIn(database, _templates._LIVE)
+
+    def test_schema_drop(self) -> None:
+        database = Database(self.template(), "test_s", schema="test_s")
+        with database:
+            pass
+        self.assertEqual(self.admin.statements, ['DROP SCHEMA IF EXISTS "test_s" CASCADE'])
+
+    def test_drop_later_hands_the_statements_to_the_worker(self) -> None:
+        template = self.template()
+        database = Database(template, "mtdb_c")
+        with mock.patch.object(Template, "_drop_later") as later:
+            database.drop(wait=False)
+            database.drop(wait=False)
+        later.assert_called_once_with(['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)'])
+        self.assertEqual(self.admin.statements, [])
+
+    def test_keep_means_not_dropped_at_exit(self) -> None:
+        database = Database(self.template(), "mtdb_c")
+        database.keep()
+        self.assertNotIn(database, _templates._LIVE)
+        self.assertFalse(database.dropped)
+
+    def test_reset_recreates_under_the_same_name(self) -> None:
+        database = Database(self.template(), "mtdb_c")
+        database.reset()
+        self.assertEqual(self.admin.statements, ['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)', f'CREATE DATABASE "mtdb_c" TEMPLATE "{TPL}" STRATEGY FILE_COPY'])
+        self.assertFalse(database.dropped)
+        self.assertIn(database, _templates._LIVE)
+
+    def test_drop_database_for_the_cli(self) -> None:
+        self.admin.version = 120000
+        drop_database(ENDPOINT, "mtdb_c")
+        self.assertEqual(self.admin.statements[-1], 'DROP DATABASE IF EXISTS "mtdb_c"')
+        self.assertEqual(len(self.admin.statements), 2)
+
+
+class CloneTest(TemplatesTestCase):
+    def test_clone_without_a_pool(self) -> None:
+        template = self.template(version=140000)
+        first, second = template.clone("test_users"), template.clone("test_users")
+        self.assertNotEqual(first.name, second.name)
+        me = owner_part(_templates.hostname(), os.getpid())
+        for database in (first, second):
+            self.assertRegex(database.name, rf"^mtdb_test_users_01234567_{me}_[0-9a-z]+$")
+            self.assertEqual(parse_name(database.name), ("clone", host_tag(_templates.hostname()), os.getpid()))
+            self.assertIn(database, _templates._LIVE)
+        self.assertEqual(self.admin.statements, [f'CREATE DATABASE "{first.name}" TEMPLATE "{TPL}"', f'CREATE DATABASE "{second.name}" TEMPLATE "{TPL}"'])
+        self.assertIsNone(template._worker)
+
+    def test_keep_clone_has_no_owner_process(self) -> None:
+        database = self.template().keep_clone("cli")
+        parsed = parse_name(database.name)
+        assert parsed is not None
+        self.assertEqual((parsed.kind, parsed.pid), ("clone", 0))
+        self.assertNotIn(database, _templates._LIVE)
+        self.assertEqual(self.admin.statements, [f'CREATE DATABASE "{database.name}" TEMPLATE "{TPL}" STRATEGY FILE_COPY'])
+
+    def test_schema_mode_applies_the_files_to_a_new_schema(self) -> None:
+        files = [InputFile("/m/001.sql", "001.sql")], [InputFile("/m/seed.sql", "seed.sql")]
+        template = self.template(sql=files[0], seed=files[1])
+        with mock.patch.object(_templates, "apply_files") as apply:
+            database = template.schema("test_x")
+        assert database.schema is not None
+        self.assertEqual(database.name, database.schema)
+        self.assertEqual(parse_name(database.schema), ("schema", host_tag(_templates.hostname()), os.getpid()))
+        self.assertEqual(self.admin.statements, [f'CREATE SCHEMA "{database.schema}"'])
+        apply.assert_called_once_with(ENDPOINT.replace(options=f"-c search_path={database.schema}"), files[0] + files[1], container="cid", docker_binary="docker")
+
+    def test_a_failed_schema_is_dropped_again(self) -> None:
+        error = MigrationError("Migration 001.sql:1 failed: boom; fix the file and run again.")
+        with mock.patch.object(_templates, "apply_files", side_effect=error), self.assertRaises(MigrationError) as ctx:
+            self.template().schema("x")
+        self.assertIs(ctx.exception, error)
+        self.assertEqual(len(self.admin.statements), 2)
+        created, dropped = self.admin.statements
+        self.assertEqual(dropped, created.replace("CREATE SCHEMA", "DROP SCHEMA IF EXISTS") + " CASCADE")
+        self.assertEqual(list(_templates._LIVE), [])
+
+
+class BuildTemplateTest(TemplatesTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="minitestdb-unit-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        for name, text in (("001_users.sql", "create table users (id int);\n"), ("002_more.sql", "alter table users add email text;\n")):
+            with open(os.path.join(self.dir, name), "w") as fh:
+                fh.write(text)
+        files = resolve_inputs(self.dir)
+        self.fp = fingerprint(digest_files("sql", files), server_version=150004, role="postgres")
+        self.name = template_name("users", self.fp)
+        self.lock = f"({LOCK_NAMESPACE}, {advisory_lock_key(self.fp)})"
+        self.exists = f"SELECT 1 FROM pg_database WHERE datname = '{self.name}'"
+
+    def build(self, exists_answers: list[bool], apply: Any = None) -> tuple[Template, mock.Mock]:
+        answers = iter(exists_answers)
+        self.admin.answer = lambda sql: [("1",)] if sql == self.exists and next(answers) else []
+        with mock.patch.object(_templates, "apply_files", side_effect=apply) as applied:
+            template = build_template(ENDPOINT, container="cid", docker_binary="docker", sql=self.dir, name="users", pool=0)
+        return template, applied
+
+    def test_a_negative_pool_is_refused_first(self) -> None:
+        with self.assertRaisesRegex(ConfigurationError, "pool size must be 0"):
+            build_template(ENDPOINT, container=None, docker_binary="docker", sql=self.dir, pool=-1)
+        self.assertEqual(self.admin.statements, [])
+
+    def test_found(self) -> None:
+        template, applied = self.build([True])
+        self.assertEqual(self.admin.statements, [self.exists])
+        applied.assert_not_called()
+        self.assertEqual((template.name, template.fingerprint, template.built, template.server_version, template.pool_size), (self.name, self.fp, False, 150004, 0))
+        self.assertEqual([f.relative for f in template.sql], ["001_users.sql", "002_more.sql"])
+
+    def test_built_by_another_process_while_waiting_for_the_lock(self) -> None:
+        template, applied = self.build([False, True])
+        self.assertEqual(self.admin.statements, [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists, f"SELECT pg_advisory_unlock{self.lock}"])
+        applied.assert_not_called()
+        self.assertFalse(template.built)
+
+    def test_built_here(self) -> None:
+        template, applied = self.build([False, False])
+        statements = self.admin.statements
+        self.assertEqual(statements[:3], [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists])
+        temp = re.fullmatch(r'CREATE DATABASE "(mtdb_tmp_[0-9a-f]{16}_[0-9a-f]{4}[0-9a-z]+_[0-9a-f]{6})"', statements[3])
+        assert temp is not None, statements[3]
+        temp_name = temp.group(1)
+        self.assertEqual(parse_name(temp_name), ("temp", host_tag(_templates.hostname()), os.getpid()))
+        self.assertEqual(
+            statements[4:7],
+            [
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{temp_name}' AND pid <> pg_backend_pid()",
+                f'ALTER DATABASE "{temp_name}" RENAME TO "{self.name}"',
+                f'ALTER DATABASE "{self.name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false',
+            ],
+        )
+        self.assertRegex(statements[7], rf"^COMMENT ON DATABASE \"{self.name}\" IS 'minitestdb template built=\d+'$")
+        self.assertEqual(statements[8:], [f"SELECT pg_advisory_unlock{self.lock}"])
+        applied.assert_called_once()
+        self.assertEqual(applied.call_args.args[0], ENDPOINT.replace(dbname=temp_name))
+        self.assertEqual([f.relative for f in applied.call_args.args[1]], ["001_users.sql", "002_more.sql"])
+        self.assertEqual(applied.call_args.kwargs["container"], "cid")
+        self.assertTrue(template.built)
+
+    def test_a_failed_build_drops_the_half_built_database_and_unlocks(self) -> None:
+        error = MigrationError("Migration 002_more.sql:1 failed: boom; fix the file and run again.")
+        with self.assertRaises(MigrationError) as ctx:
+            self.build([False, False], apply=error)
+        self.assertIs(ctx.exception, error)
+        statements = self.admin.statements
+        temp_name = statements[3].split('"')[1]
+        self.assertEqual(statements[4:], [f'DROP DATABASE IF EXISTS "{temp_name}" WITH (FORCE)', f"SELECT pg_advisory_unlock{self.lock}"])
+        self.assertFalse(any("RENAME" in sql or "IS_TEMPLATE" in sql for sql in statements))
+
+
+class PruneDatabasesTest(TemplatesTestCase):
+    HOST = "ci-host"
+
+    def owner(self, pid: int, host: str = HOST) -> str:
+        return owner_part(host, pid)
+
+    def test_only_what_dead_owners_left_here_and_old_templates(self) -> None:
+        dead, alive, other = self.owner(111), self.owner(222), self.owner(111, "other-host")
+        fp_a, fp_b, fp_c, fp_d = ("a" * 24), ("b" * 24), ("c" * 24), ("d" * 24)
+        rows = [
+            (f"mtdb_t_01234567_{dead}_1a", "", "0"),  # dropped
+            (f"mtdb_t_01234567_{alive}_1b", "", "0"),  # owner alive
+            (f"mtdb_t_01234567_{other}_1c", "", "0"),  # another host: cannot tell
+            (f"mtdb_t_01234567_{dead}_1d", "", "2"),  # someone is connected
+            (f"mtdb_t_01234567_{self.owner(0)}_1e", "", "0"),  # kept by the CLI: no owner process
+            (f"mtdb_tmp_{'e' * 16}_{dead}_abcdef", "", "0"),  # a half-built template: dropped
+            ("mtdb_users", "", "0"),  # not a minitestdb name
+            (None, "", "0"),
+            (f"mtdb_tpl_users_{fp_a}", "minitestdb template built=100", "0"),  # oldest of three: dropped
+            (f"mtdb_tpl_users_{fp_b}", "minitestdb template built=300", "0"),
+            (f"mtdb_tpl_users_{fp_c}", "minitestdb template built=200", "0"),
+            (f"mtdb_tpl_orders_{fp_d}", "", "0"),  # two in this family (no comment counts as built=0): both kept
+            (f"mtdb_tpl_orders_{fp_a}", "minitestdb template built=50", "0"),
+            (f"mtdb_tpl_{fp_c}", "minitestdb template built=1", "0"),  # no label: the unlabelled family, one member: kept
+        ]
+        schemas = [(f"test_x_{dead}_1f",), (f"test_x_{alive}_1g",), (f"test_x_{other}_1h",), ("test_users",), (None,), (f"test_{dead}_1i",)]
+
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if sql.startswith("SELECT d.datname"):
+                return rows
+            if sql.startswith("SELECT nspname"):
+                return schemas
+            if sql.startswith("SELECT count(*)"):
+                return [("0",)]
+            return []
+
+        self.admin.answer = answer
+        with mock.patch.object(_templates, "hostname", return_value=self.HOST), mock.patch.object(_templates, "owner_alive", side_effect=lambda pid: pid in (0, 222)):
+            dropped = prune_databases(ENDPOINT, keep_templates=2)
+        self.assertEqual(
+            dropped,
+            [
+                f"mtdb_t_01234567_{dead}_1a", f"mtdb_tmp_{'e' * 16}_{dead}_abcdef",
+                f"mtdb_tpl_users_{fp_a}",
+                f"test_x_{dead}_1f", f"test_{dead}_1i",
+            ],
+        )
+        changes = [sql for sql in self.admin.statements if not sql.startswith("SELECT")]
+        self.assertEqual(
+            changes,
+            [
+                f'DROP DATABASE IF EXISTS "mtdb_t_01234567_{dead}_1a" WITH (FORCE)',
+                f"DROP DATABASE IF EXISTS \"mtdb_tmp_{'e' * 16}_{dead}_abcdef\" WITH (FORCE)",
+                f'ALTER DATABASE "mtdb_tpl_users_{fp_a}" WITH IS_TEMPLATE false',
+                f'DROP DATABASE IF EXISTS "mtdb_tpl_users_{fp_a}"',
+                f'DROP SCHEMA IF EXISTS "test_x_{dead}_1f" CASCADE',
+                f'DROP SCHEMA IF EXISTS "test_{dead}_1i" CASCADE',
+            ],
+        )
+
+    def test_a_template_in_use_is_kept_and_keep_zero_drops_every_template(self) -> None:
+        rows = [(f"mtdb_tpl_users_{'a' * 24}", "minitestdb template built=1", "0"), (f"mtdb_tpl_users_{'b' * 24}", "minitestdb template built=2", "0")]
+
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if sql.startswith("SELECT d.datname"):
+                return rows
+            if sql.startswith("SELECT count(*)"):
+                return [("1",)] if "'mtdb_tpl_users_" + "a" * 24 + "'" in sql else [("0",)]
+            return []
+
+        self.admin.answer = answer
+        self.assertEqual(prune_databases(ENDPOINT, keep_templates=0), [f"mtdb_tpl_users_{'b' * 24}"])
+
+
+if __name__ == "__main__":
+    unittest.main()
