@@ -58,6 +58,9 @@ class Endpoint:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Endpoint is immutable: use .replace({name}=...)")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Endpoint is immutable: {name} cannot be deleted")
+
     def _key(self) -> tuple[str, int, str, str, str, str]:
         return (self.host, self.port, self.user, self.password, self.dbname, self.options)
 
@@ -127,17 +130,18 @@ class Endpoint:
         'postgres'
         """
         text = url.strip()
+        parts = urlsplit(text)
+        # Known before anything is shown, so no part of it can appear in a message.
+        password = unquote(parts.password or "")
+        if password:
+            register_secret(password)
         shown = redact(text)
         try:
-            parts = urlsplit(text)
             port = parts.port
         except ValueError as exc:
             raise ConfigurationError(f"The database URL {shown!r} is malformed ({redact(str(exc))}): use {_URL_FORM}.") from None
         if parts.scheme not in ("postgresql", "postgres"):
             raise ConfigurationError(f"The database URL {shown!r} does not start with postgresql://: use {_URL_FORM}.")
-        password = unquote(parts.password or "")
-        if password:
-            register_secret(password)
         query = parse_qs(parts.query)
         host = unquote(parts.hostname or "") or query.get("host", [""])[0]
         if not host:

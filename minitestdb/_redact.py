@@ -20,9 +20,10 @@ MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
-# user:password@ in any URL-ish string; the password part stops at '@' or space.
+# user:password@ in any URL-ish string; the password runs to the last '@' before a space
+# (as urlsplit reads it: an unescaped '@' belongs to the password).
 # The placeholder PASSWORD (upper case, in help texts) is left alone.
-_URL_PASSWORD = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?!PASSWORD@)(?P<pw>[^@\s]*)(?P<post>@)")
+_URL_PASSWORD = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?!PASSWORD@)(?P<pw>\S*)(?P<post>@)")
 # PGPASSWORD=..., POSTGRES_PASSWORD=..., password=... (libpq keyword form)
 _ASSIGNED_PASSWORD = re.compile(
     r"(?P<pre>\b(?:[A-Z_]*PASSWORD|password)=)(?P<pw>'[^']*'|\"[^\"]*\"|[^\s&;,]+)",

@@ -28,6 +28,18 @@ class URLTest(unittest.TestCase):
             self.assertNotIn("hunter2secret", str(ctx.exception))
             self.assertNotIn("\n", str(ctx.exception))
 
+    def test_passwords_with_spaces_or_at_signs_never_show_in_url_errors(self) -> None:
+        # A password a user typed unescaped: no part of it may show.
+        for bad, secret in (
+            ("postgresql://u:p w0rd-77@h:x/d", "w0rd-77"),
+            ("mysql://u:p@ss-w0rd-9@h/d", "ss-w0rd-9"),
+            ("postgresql://u:p@ss-w0rd-8@h:port/d", "ss-w0rd-8"),
+            ("postgresql://u:p@ss-w0rd-6@/d", "ss-w0rd-6"),
+        ):
+            with self.subTest(bad=bad), self.assertRaises(ConfigurationError) as ctx:
+                Endpoint.from_url(bad)
+            self.assertNotIn(secret, str(ctx.exception))
+
     def test_host_from_the_query_and_unix_sockets(self) -> None:
         self.assertEqual(Endpoint.from_url("postgresql:///d?host=db.internal").host, "db.internal")
         with self.assertRaisesRegex(ConfigurationError, "Unix socket"):
@@ -68,6 +80,9 @@ class ValueTest(Isolated):
         for field in ("host", "port", "user", "password", "dbname", "options", "new_attribute"):
             with self.subTest(field=field), self.assertRaisesRegex(AttributeError, rf"immutable: use \.replace\({field}=\.\.\.\)"):
                 setattr(e, field, "x")
+        for field in ("host", "port", "password"):
+            with self.subTest(delete=field), self.assertRaises(AttributeError):
+                delattr(e, field)
         self.assertEqual(e, endpoint())
 
     def test_replace(self) -> None:
