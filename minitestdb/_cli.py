@@ -198,12 +198,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived: clean up as for Ctrl-C."""
-
-
 def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated
+    """SIGTERM arrived: clean up as for Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -229,7 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 127
         try:
             return child.wait()
-        except (KeyboardInterrupt, _Terminated):
+        except KeyboardInterrupt:
             # The child got the same Ctrl-C (same process group); give it time to exit.
             child.terminate()
             try:
@@ -238,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 child.kill()
                 child.wait()
             return 130
-    except (KeyboardInterrupt, _Terminated):
+    except KeyboardInterrupt:
         _say("interrupted")
         return 130
     finally:
