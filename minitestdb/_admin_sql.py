@@ -14,6 +14,8 @@ __all__ = [
     "LOCK_NAMESPACE",
     "advisory_lock_key",
     "clone_database_sql",
+    "copy_settings_sql",
+    "database_settings_sql",
     "drop_database_sql",
     "terminate_sessions_sql",
 ]
@@ -60,3 +62,34 @@ def clone_database_sql(name: str, template: str, version: int) -> str:
     """
     strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
     return f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template)}{strategy}"
+
+
+def database_settings_sql(name: str) -> str:
+    """The per-database settings of *name* (``ALTER DATABASE ... SET``, ``ALTER ROLE ... IN DATABASE ... SET``), one row each: role ('' for all), ``name=value``."""
+    return (
+        "SELECT coalesce(r.rolname, ''), unnest(s.setconfig) FROM pg_db_role_setting s "
+        f"JOIN pg_database d ON d.oid = s.setdatabase LEFT JOIN pg_roles r ON r.oid = s.setrole WHERE d.datname = {quote_literal(name)} ORDER BY 1, 2"
+    )
+
+
+# Settings whose stored value is a list of (quoted) identifiers: re-applied as written.
+_LIST_OF_IDENTIFIERS = frozenset({"search_path", "temp_tablespaces", "session_preload_libraries", "local_preload_libraries"})
+
+
+def copy_settings_sql(database: str, settings: list[tuple[str, str]]) -> list[str]:
+    """Statements giving *database* the per-database settings a template has (PostgreSQL does not copy them to clones).
+
+    *settings* are :func:`database_settings_sql` rows: (role or '', ``name=value``).
+
+    >>> copy_settings_sql("mtdb_c", [("", "TimeZone=Europe/Paris"), ("", 'search_path="$user", app'), ("app", "work_mem=64MB")])
+    ['ALTER DATABASE "mtdb_c" SET "timezone" = \\'Europe/Paris\\'', 'ALTER DATABASE "mtdb_c" SET "search_path" = "$user", app', 'ALTER ROLE "app" IN DATABASE "mtdb_c" SET "work_mem" = \\'64MB\\'']
+    """
+    out = []
+    for role, assignment in settings:
+        key, _, value = assignment.partition("=")
+        name = key.strip().lower()
+        setting = ".".join(quote_ident(part) for part in name.split("."))
+        shown = value if name in _LIST_OF_IDENTIFIERS else quote_literal(value)
+        target = f"ALTER ROLE {quote_ident(role)} IN DATABASE {quote_ident(database)}" if role else f"ALTER DATABASE {quote_ident(database)}"
+        out.append(f"{target} SET {setting} = {shown}")
+    return out

@@ -150,9 +150,15 @@ def _template_server(args: argparse.Namespace) -> Server:
     return server_from_env(name=args.server, progress=_say)
 
 
+def _build(server: Server, args: argparse.Namespace) -> Template:
+    """The template of --sql, --migrate (split like a shell would, run without one), --inputs, --key and --seed."""
+    migrate = shlex.split(args.migrate) if args.migrate else None
+    return server.template(sql=args.sql, seed=args.seed, migrate=migrate, inputs=args.inputs or (), key=args.key, name=args.label, pool=0)
+
+
 def _template(args: argparse.Namespace) -> Template:
     server = _template_server(args)
-    template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
+    template = _build(server, args)
     _say(f"template {template.name} {'built' if template.built else 'found'} in {template.build_seconds:.2f} s")
     return template
 
@@ -213,7 +219,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     database = None
     try:
         server = server_from_env(name=args.server, progress=_say)
-        template = server.template(sql=args.sql, seed=args.seed, name=args.label, pool=0)
+        template = _build(server, args)
         database = template.clone(args.label or "run")
         _say(f"database {database.name} ready; running {' '.join(shlex.quote(part) for part in command)}")
         env = dict(os.environ)
@@ -345,7 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_psql)
 
     def template_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-        p.add_argument("--sql", nargs="+", action="extend", required=required, metavar="PATH", help="migration files, globs or directories, in order")
+        p.set_defaults(require_inputs=required)
+        p.add_argument("--sql", nargs="+", action="extend", metavar="PATH", help="migration files, globs or directories, in order")
+        p.add_argument("--migrate", metavar="COMMAND", help="a migrate command run after the sql files, e.g. 'alembic upgrade head' (split like a shell would; run without one)")
+        p.add_argument("--inputs", nargs="+", action="extend", metavar="PATH", help="files, globs or directories the --migrate command reads: they decide when to rebuild")
+        p.add_argument("--key", metavar="TEXT", help="anything else that decides the schema (a version, an environment value): a new key builds a new template")
         p.add_argument("--seed", nargs="+", action="extend", metavar="PATH", help="seed files applied after the migrations")
         p.add_argument("--label", help="a name for the template / clone (shown in its database name)")
         p.add_argument("--server", default="default", help="shared server to use when TEST_DATABASE_URL is not set (default: %(default)s)")
@@ -389,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "require_inputs", False) and not (args.sql or args.migrate):
+        parser.error("template and clone need --sql PATH or --migrate COMMAND (or both): what builds the template?")
     try:
         return int(args.func(args))
     except MiniTestDBError as exc:

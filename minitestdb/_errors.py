@@ -171,12 +171,31 @@ class CleanupError(MiniTestDBError):
 
 
 class MigrationError(MiniTestDBError):
-    """A migration or seed file failed; ``.file``, ``.line`` and ``.server_message`` say where and why."""
+    """Building a template failed: a migration or seed file, or a migrator.
 
-    def __init__(self, message: str, *, file: str = "", line: int | None = None, server_message: str = "", detail: str = "") -> None:
+    For a file: ``.file``, ``.line`` and ``.server_message`` say where and why.
+    For a migrator: ``.migrator`` names it, ``.exit_code`` is a command's exit
+    code (None for an exception), ``.output`` is the tail of what it printed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "",
+        line: int | None = None,
+        server_message: str = "",
+        migrator: str = "",
+        exit_code: int | None = None,
+        output: str = "",
+        detail: str = "",
+    ) -> None:
         self.file = file
         self.line = line
         self.server_message = redact(server_message)
+        self.migrator = migrator
+        self.exit_code = exit_code
+        self.output = redact(output)
         super().__init__(message, detail=detail)
 
 

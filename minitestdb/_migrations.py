@@ -54,7 +54,9 @@ class InputFile(NamedTuple):
 # --- which files ------------------------------------------------------------------------
 
 
-def _expand(item: PathLike) -> list[InputFile]:
+def _expand(item: object) -> list[InputFile]:
+    if not isinstance(item, (str, os.PathLike)):
+        raise ConfigurationError(f"sql= and seed= take paths, globs and directories of .sql files, not {item!r}: pass a function or a command as migrate= instead.")
     text = os.fspath(item)
     magic = _MAGIC.search(text)
     if magic:
@@ -83,11 +85,11 @@ def resolve_inputs(items: PathLike | Sequence[PathLike] | None) -> list[InputFil
     """
     if items is None:
         return []
-    if isinstance(items, (str, os.PathLike)):
-        items = [items]
+    # A single path, or something that is no list at all (a function by mistake: _expand says so).
+    listed: Sequence[object] = items if isinstance(items, (list, tuple)) else [items]
     seen: set[str] = set()
     out: list[InputFile] = []
-    for item in items:
+    for item in listed:
         for entry in _expand(item):
             key = os.path.realpath(entry.path)
             if key not in seen:

@@ -140,7 +140,8 @@ def schema_name(label: str | None, *, owner: str, suffix: str) -> str:
 
 
 _TEMPLATE = re.compile(r"^mtdb_tpl_(?:[a-z0-9_]*_)?[0-9a-f]{24}$")
-_CLONE = re.compile(r"^mtdb_(?:(?P<label>[a-z0-9_]*)_)?(?P<fp>[0-9a-f]{8})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)$")
+# A clone may end in _<n>: Django's parallel test workers use <test database>_<n>.
+_CLONE = re.compile(r"^mtdb_(?:(?P<label>[a-z0-9_]*)_)?(?P<fp>[0-9a-f]{8})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)(?:_[0-9]{1,4})?$")
 _TEMP = re.compile(r"^mtdb_tmp_(?P<fp>[0-9a-f]{16})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-f]+)$")
 _SCHEMA = re.compile(r"^test_(?:(?P<label>[a-z0-9_]*)_)?(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)$")
 

@@ -51,6 +51,7 @@ from ._watchdog import ensure_watchdog
 
 if TYPE_CHECKING:
     from ._migrations import PathLike
+    from ._migrators import MigrateArg
     from ._pgconn import Connection
     from ._templates import Template
 
@@ -128,23 +129,35 @@ class Server(EndpointView):
         sql: PathLike | Sequence[PathLike] | None = None,
         seed: PathLike | Sequence[PathLike] | None = None,
         *,
+        migrate: MigrateArg | None = None,
+        inputs: Sequence[PathLike] = (),
+        key: str | None = None,
+        cwd: str | None = None,
         name: str | None = None,
         pool: int | None = None,
         timeout: float | None = None,
     ) -> Template:
-        """Find or build (once, across processes) the template for these migration files.
+        """Find or build (once, across processes) the template for these migrations.
 
-        *sql* and *seed* take paths, globs and directories (applied in sorted order;
-        a list keeps its own order) through ``psql -v ON_ERROR_STOP=1``.  Its
+        *sql* and *seed* take paths, globs and directories of ``.sql`` files
+        (applied in sorted order; a list keeps its own order) through ``psql -v
+        ON_ERROR_STOP=1``.  *migrate* runs in between: an argv list (run in *cwd*,
+        never through a shell), a function called with the URL, or a migrator
+        (``minitestdb.command``, ``minitestdb.alembic``, your own); its *inputs*
+        (relative to *cwd*) and *key* decide when to rebuild.  Its
         :meth:`~minitestdb.Template.clone` gives a fresh database.  *pool* clones
         are kept ready in the background (0 disables; default 2).
         """
         # Templates (and glob, shutil, queue, the wire client) load on first use: about 8 ms off `import minitestdb`.
         from ._migrations import DEFAULT_MIGRATION_TIMEOUT
+        from ._migrators import to_migrator
         from ._templates import DEFAULT_POOL_SIZE, build_template
 
+        if migrate is None and (inputs or key is not None):
+            raise ConfigurationError("inputs= and key= say when a migrator's template must be rebuilt: pass migrate= as well (sql files are hashed by themselves).")
         return build_template(
-            self.endpoint, container=self.container_id or None, docker_binary=self.docker.binary, sql=sql, seed=seed, name=name,
+            self.endpoint, container=self.container_id or None, docker_binary=self.docker.binary, sql=sql, seed=seed,
+            migrator=None if migrate is None else to_migrator(migrate, inputs=inputs, key=key, cwd=cwd, timeout=timeout), name=name,
             pool=DEFAULT_POOL_SIZE if pool is None else pool,
             timeout=DEFAULT_MIGRATION_TIMEOUT if timeout is None else timeout,
         )

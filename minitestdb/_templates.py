@@ -17,10 +17,11 @@ import time
 import weakref
 from typing import ClassVar, Sequence
 
-from ._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, drop_database_sql, terminate_sessions_sql
+from ._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, copy_settings_sql, database_settings_sql, drop_database_sql, terminate_sessions_sql
 from ._endpoint import Endpoint, EndpointView
-from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError
+from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError, MiniTestDBError
 from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, apply_files, digest_files, fingerprint, resolve_inputs
+from ._migrators import Migrator
 from ._naming import clone_name, host_tag, owner_part, parse_name, schema_name, temp_build_name, template_family, template_name, unique_part
 from ._owner import at_fork_in_child, hostname, next_count, owner_alive
 from ._pgconn import Connection, connect
@@ -165,7 +166,7 @@ class Database(EndpointView):
         if self.schema:
             self.template._create_schema(self.schema)
         else:
-            self.template._admin.query(clone_database_sql(self.name, self.template.name, self.template.server_version))
+            self.template._create_clone(self.template._admin, self.name)
         self.dropped = False
         _LIVE.add(self)
 
@@ -216,7 +217,7 @@ class _Worker:
                     continue
                 if self.ready.qsize() < self.size:
                     name = self.template._new_clone_name("pool")
-                    self._admin.query(clone_database_sql(name, self.template.name, self.template.server_version))
+                    self.template._create_clone(self._admin, name)
                     self.ready.put(name)
                     continue
                 self._wake.wait(1.0)
@@ -281,6 +282,8 @@ class Template:
         fingerprint: str,
         sql: Sequence[InputFile],
         seed: Sequence[InputFile],
+        migrator: Migrator | None = None,
+        settings: Sequence[tuple[str, str]] = (),
         built: bool,
         server_version: int,
         pool_size: int,
@@ -294,6 +297,10 @@ class Template:
         self.fingerprint = fingerprint
         self.sql = list(sql)
         self.seed = list(seed)
+        #: What ran between the sql and the seed files, if anything.
+        self.migrator = migrator
+        #: The template's per-database settings (role or '', ``name=value``), given to every clone.
+        self.settings = list(settings)
         #: True when this process built the template, False when it found it.
         self.built = built
         self.server_version = server_version
@@ -309,6 +316,11 @@ class Template:
 
     def __repr__(self) -> str:
         return f"<minitestdb.Template {self.name} on {self.endpoint.address}>"
+
+    def _create_clone(self, admin: _Admin, name: str) -> None:
+        admin.query(clone_database_sql(name, self.name, self.server_version))
+        for statement in copy_settings_sql(name, self.settings):
+            admin.query(statement)
 
     def _new_clone_name(self, label: str | None, *, pid: int | None = None) -> str:
         return clone_name(label, self.fingerprint, owner=_owner(pid), suffix=_unique())
@@ -347,13 +359,18 @@ class Template:
         if pooled is not None:
             return Database(self, pooled)
         db_name = self._new_clone_name(name)
-        self._admin.query(clone_database_sql(db_name, self.name, self.server_version))
+        self._create_clone(self._admin, db_name)
         return Database(self, db_name)
+
+    def _clone_exact(self, name: str) -> Database:
+        """A clone under exactly *name* (Django's parallel workers find theirs as ``<clone>_<n>``)."""
+        self._create_clone(self._admin, name)
+        return Database(self, name)
 
     def keep_clone(self, name: str | None = None) -> Database:
         """A clone with no owner process (for the CLI): kept until dropped, never pruned as orphaned."""
         db_name = self._new_clone_name(name, pid=0)
-        self._admin.query(clone_database_sql(db_name, self.name, self.server_version))
+        self._create_clone(self._admin, db_name)
         database = Database(self, db_name)
         _LIVE.discard(database)
         return database
@@ -362,7 +379,7 @@ class Template:
         self._admin.query(f"CREATE SCHEMA {quote_ident(schema)}")
         try:
             endpoint = self.endpoint.replace(options=f"-c search_path={schema}")
-            apply_files(endpoint, self.sql + self.seed, container=self.container, docker_binary=self.docker_binary)
+            _migrate(endpoint, sql=self.sql, migrator=self.migrator, seed=self.seed, container=self.container, docker_binary=self.docker_binary, timeout=DEFAULT_MIGRATION_TIMEOUT)
         except BaseException:
             self._admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
             raise
@@ -393,6 +410,22 @@ class Template:
             worker.stop()
 
 
+def _migrate(endpoint: Endpoint, *, sql: Sequence[InputFile], migrator: Migrator | None, seed: Sequence[InputFile], container: str | None, docker_binary: str, timeout: float) -> None:
+    """Build a template's content at *endpoint*: the sql files, then the migrator, then the seed files."""
+    if migrator is None:
+        apply_files(endpoint, [*sql, *seed], container=container, docker_binary=docker_binary, timeout=timeout)
+        return
+    apply_files(endpoint, sql, container=container, docker_binary=docker_binary, timeout=timeout)
+    try:
+        migrator.migrate(endpoint)
+    except MigrationError:
+        raise
+    except Exception as exc:
+        shown = migrator.describe()
+        raise MigrationError(f"The migrator {shown} raised {type(exc).__name__}: {str(exc)[:300] or 'no message'}; fix it and run again.", migrator=shown) from exc
+    apply_files(endpoint, seed, container=container, docker_binary=docker_binary, timeout=timeout)
+
+
 def build_template(
     endpoint: Endpoint,
     *,
@@ -400,12 +433,14 @@ def build_template(
     docker_binary: str,
     sql: PathLike | Sequence[PathLike] | None = None,
     seed: PathLike | Sequence[PathLike] | None = None,
+    migrator: Migrator | None = None,
     name: str | None = None,
     pool: int = DEFAULT_POOL_SIZE,
     timeout: float = DEFAULT_MIGRATION_TIMEOUT,
 ) -> Template:
     """Find the template for these inputs on the server at *endpoint*, or build it exactly once across processes.
 
+    It is built from the *sql* files, then the *migrator*, then the *seed* files;
     *container* (the server's, if it has one) runs psql when the host has none.
     """
     if pool < 0:
@@ -414,14 +449,16 @@ def build_template(
     seed_files = resolve_inputs(seed)
     admin = _Admin.of(endpoint)
     version = admin.server_version()
-    fp = fingerprint(digest_files("sql", sql_files) + digest_files("seed", seed_files), server_version=version, role=endpoint.user)
+    steps = digest_files("sql", sql_files) + ([("migrator", "", migrator.fingerprint())] if migrator else []) + digest_files("seed", seed_files)
+    fp = fingerprint(steps, server_version=version, role=endpoint.user)
     tpl = template_name(name, fp)
     began = time.monotonic()
 
     def make(built: bool) -> Template:
+        settings = [(role or "", setting or "") for role, setting in admin.query(database_settings_sql(tpl))]
         template = Template(
-            endpoint, container=container, docker_binary=docker_binary, name=tpl, fingerprint=fp, sql=sql_files, seed=seed_files,
-            built=built, server_version=version, pool_size=pool, build_seconds=time.monotonic() - began,
+            endpoint, container=container, docker_binary=docker_binary, name=tpl, fingerprint=fp, sql=sql_files, seed=seed_files, migrator=migrator,
+            settings=settings, built=built, server_version=version, pool_size=pool, build_seconds=time.monotonic() - began,
         )
         template.start_pool()
         return template
@@ -440,7 +477,7 @@ def build_template(
             temp = temp_build_name(fp, owner=_owner(), suffix=os.urandom(3).hex())
             admin.query(f"CREATE DATABASE {quote_ident(temp)}")
             try:
-                apply_files(endpoint.replace(dbname=temp), sql_files + seed_files, container=container, docker_binary=docker_binary, timeout=timeout)
+                _migrate(endpoint.replace(dbname=temp), sql=sql_files, migrator=migrator, seed=seed_files, container=container, docker_binary=docker_binary, timeout=timeout)
                 # psql has exited, but make sure no session is left before the rename.
                 admin.query(terminate_sessions_sql(temp))
                 admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence, Tuple, Union
 
 from ._env import read_env
 from ._errors import DockerDaemonError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._migrators import MigrateArg
 from ._naming import parse_name
 from ._server import Server
 from ._server_from_env import server_from_env
@@ -140,14 +141,21 @@ def template(
     *,
     sql: Sequence[str] = (),
     seed: Sequence[str] = (),
+    migrate: MigrateArg | None = None,
+    inputs: Sequence[str] = (),
+    cwd: str | None = None,
     name: str | None = None,
     pool: int = DEFAULT_POOL_SIZE,
 ) -> Template:
-    """The template for these (absolute) inputs on *srv*: found or built once per process and cached."""
-    key = (read_env().key(), srv.host, srv.port, srv.dbname, tuple(sql), tuple(seed), name, pool)
+    """The template for these (absolute) inputs on *srv*: found or built once per process and cached.
+
+    An argv *migrate* runs in *cwd*; its *inputs* are absolute paths.
+    """
+    migrate_key = tuple(migrate) if isinstance(migrate, (list, tuple)) else migrate
+    key = (read_env().key(), srv.host, srv.port, srv.dbname, tuple(sql), tuple(seed), migrate_key, tuple(inputs), cwd, name, pool)
     with _lock:
         found = _templates.get(key)
         if found is None:
-            built: Template = srv.template(list(sql), list(seed), name=name, pool=pool)
+            built = srv.template(list(sql), list(seed), migrate=migrate, inputs=list(inputs), cwd=cwd, name=name, pool=pool)
             found = _templates[key] = built
         return found

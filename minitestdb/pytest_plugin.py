@@ -7,9 +7,21 @@ or with ``-p minitestdb.pytest_plugin``.  Tell it the migrations in ``pytest.ini
     minitestdb_sql = migrations/
     minitestdb_seed = seed.sql
 
-(relative to the ini file), or with ``--minitestdb-sql PATH`` / ``--minitestdb-seed PATH``
-(relative to the current directory, repeatable), or by overriding the session-scoped
-``minitestdb_sql`` / ``minitestdb_seed`` fixtures (relative paths: the rootdir).  Then::
+or, for a migration tool, the command (run in the ini file's directory, without
+a shell) and what it reads::
+
+    [pytest]
+    minitestdb_migrate = alembic upgrade head
+    minitestdb_inputs =
+        alembic.ini
+        migrations/
+
+Paths are relative to the ini file.  ``--minitestdb-sql PATH``, ``--minitestdb-seed
+PATH``, ``--minitestdb-migrate COMMAND`` and ``--minitestdb-inputs PATH`` override
+them (relative to the current directory), and so does overriding the
+session-scoped fixtures ``minitestdb_sql``, ``minitestdb_seed``, ``minitestdb_inputs``
+(relative paths: the rootdir) or ``minitestdb_migrate`` (which may return a
+function or a migrator such as ``minitestdb.alembic("alembic.ini")``).  Then::
 
     def test_signup(minitestdb_database):
         with minitestdb_database.connect() as conn:
@@ -24,17 +36,21 @@ skip with one reason; ``MINITESTDB_REQUIRED=1`` makes that an error.
 
 from __future__ import annotations
 
+import shlex
 import unittest
 from typing import Iterator
 
 import pytest
 
 from . import _testenv
+from ._migrators import MigrateArg
 from ._server import Server
 from ._templates import Database, Template
 
 __all__ = [
     "minitestdb_database",
+    "minitestdb_inputs",
+    "minitestdb_migrate",
     "minitestdb_seed",
     "minitestdb_server",
     "minitestdb_sql",
@@ -50,6 +66,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--minitestdb-seed", action="append", default=None, metavar="PATH", help="seed file, glob or directory, applied after the migrations (repeatable)")
     parser.addini("minitestdb_sql", type="linelist", default=[], help="minitestdb: migration files, globs or directories, relative to the ini file")
     parser.addini("minitestdb_seed", type="linelist", default=[], help="minitestdb: seed files, globs or directories, relative to the ini file")
+    group.addoption("--minitestdb-migrate", default=None, metavar="COMMAND", help="a migrate command run after the sql files, e.g. 'alembic upgrade head' (split like a shell would; run without one)")
+    group.addoption("--minitestdb-inputs", action="append", default=None, metavar="PATH", help="files, globs or directories the migrate command reads (repeatable)")
+    parser.addini("minitestdb_migrate", type="string", default="", help="minitestdb: a migrate command, run in the ini file's directory (e.g. alembic upgrade head)")
+    parser.addini("minitestdb_inputs", type="linelist", default=[], help="minitestdb: what the migrate command reads, relative to the ini file")
+
+
+def _ini_dir(config: pytest.Config) -> str:
+    return str(config.inipath.parent if config.inipath else config.rootpath)
 
 
 def _inputs(config: pytest.Config, kind: str) -> list[str]:
@@ -57,9 +81,17 @@ def _inputs(config: pytest.Config, kind: str) -> list[str]:
     given: list[str] | None = config.getoption(f"--minitestdb-{kind}")
     if given:
         return _testenv.resolve_paths(given, str(config.invocation_params.dir))
-    base = config.inipath.parent if config.inipath else config.rootpath
     lines: list[str] = config.getini(f"minitestdb_{kind}")
-    return _testenv.resolve_paths(lines, str(base))
+    return _testenv.resolve_paths(lines, _ini_dir(config))
+
+
+def _migrate_command(config: pytest.Config) -> tuple[list[str] | None, str]:
+    """The migrate command and the directory it runs in: the command line's (invocation directory), else the ini file's."""
+    given: str | None = config.getoption("--minitestdb-migrate")
+    if given:
+        return shlex.split(given), str(config.invocation_params.dir)
+    line: str = config.getini("minitestdb_migrate")
+    return (shlex.split(line) if line.strip() else None), _ini_dir(config)
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +107,18 @@ def minitestdb_seed(pytestconfig: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def minitestdb_migrate(pytestconfig: pytest.Config) -> MigrateArg | None:
+    """What runs between the sql and seed files: the migrate command, or override this fixture to return a function or a migrator (``minitestdb.alembic(...)``)."""
+    return _migrate_command(pytestconfig)[0]
+
+
+@pytest.fixture(scope="session")
+def minitestdb_inputs(pytestconfig: pytest.Config) -> list[str]:
+    """What the migrator reads (it decides when to rebuild); override like ``minitestdb_sql``."""
+    return _inputs(pytestconfig, "inputs")
+
+
+@pytest.fixture(scope="session")
 def minitestdb_server() -> Server:
     """``TEST_DATABASE_URL``, else the shared Docker server; skips the tests when there is no engine."""
     try:
@@ -84,10 +128,19 @@ def minitestdb_server() -> Server:
 
 
 @pytest.fixture(scope="session")
-def minitestdb_template(pytestconfig: pytest.Config, minitestdb_server: Server, minitestdb_sql: list[str], minitestdb_seed: list[str]) -> Template:
-    """The template of the migrations and seeds, found or built once (across xdist workers too)."""
+def minitestdb_template(  # noqa: PLR0917 - pytest hands fixtures over by name
+    pytestconfig: pytest.Config, minitestdb_server: Server, minitestdb_sql: list[str], minitestdb_seed: list[str], minitestdb_migrate: MigrateArg | None, minitestdb_inputs: list[str]
+) -> Template:
+    """The template of the migrations, the migrator and the seeds, found or built once (across xdist workers too)."""
     base = str(pytestconfig.rootpath)
-    return _testenv.template(minitestdb_server, sql=_testenv.resolve_paths(minitestdb_sql, base), seed=_testenv.resolve_paths(minitestdb_seed, base))
+    return _testenv.template(
+        minitestdb_server,
+        sql=_testenv.resolve_paths(minitestdb_sql, base),
+        seed=_testenv.resolve_paths(minitestdb_seed, base),
+        migrate=minitestdb_migrate,
+        inputs=_testenv.resolve_paths(minitestdb_inputs, base),
+        cwd=_migrate_command(pytestconfig)[1],
+    )
 
 
 @pytest.fixture

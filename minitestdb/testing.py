@@ -31,6 +31,7 @@ import unittest
 from typing import ClassVar, Sequence, Union
 
 from . import _testenv
+from ._migrators import MigrateArg
 from ._server import Server
 from ._templates import DEFAULT_POOL_SIZE, Database, Template
 from ._testenv import assert_own_database
@@ -52,7 +53,10 @@ class DatabaseTestCase(unittest.TestCase):
     """A TestCase whose every test runs against its own fresh database.
 
     Class attributes: ``sql`` and ``seed`` (migration and seed inputs, relative to
-    the file of the class that sets them), ``template_name`` (a label for the
+    the file of the class that sets them), ``migrate`` (an argv list run in that
+    file's directory, a function taking the URL, or a migrator such as
+    ``minitestdb.alembic(...)``) with its ``inputs`` (relative to that file too),
+    ``template_name`` (a label for the
     template database), ``schema_mode`` (a fresh schema per test via
     :meth:`Template.schema` instead of a database clone) and ``pool`` (clones kept
     ready in the background; 0 turns it off).
@@ -60,6 +64,8 @@ class DatabaseTestCase(unittest.TestCase):
 
     sql: ClassVar[Sequence[PathItem]] = ()
     seed: ClassVar[Sequence[PathItem]] = ()
+    migrate: ClassVar[MigrateArg | None] = None
+    inputs: ClassVar[Sequence[PathItem]] = ()
     template_name: ClassVar[str | None] = None
     schema_mode: ClassVar[bool] = False
     pool: ClassVar[int] = DEFAULT_POOL_SIZE
@@ -84,6 +90,9 @@ class DatabaseTestCase(unittest.TestCase):
             cls.server,
             sql=_testenv.resolve_paths(cls.sql, _defining_dir(cls, "sql")),
             seed=_testenv.resolve_paths(cls.seed, _defining_dir(cls, "seed")),
+            migrate=cls.migrate,  # a function set in the class body comes back unbound from the class
+            inputs=_testenv.resolve_paths(cls.inputs, _defining_dir(cls, "inputs")),
+            cwd=_defining_dir(cls, "migrate") if cls.migrate is not None else None,
             name=cls.template_name,
             pool=0 if cls.schema_mode else cls.pool,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unittest
 
 from minitestdb import _admin_sql
-from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, drop_database_sql, terminate_sessions_sql
+from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, copy_settings_sql, database_settings_sql, drop_database_sql, terminate_sessions_sql
 from minitestdb._errors import ConfigurationError
 from tests.unit.support import doctests
 
@@ -44,6 +44,27 @@ class ByVersionTest(unittest.TestCase):
 
     def test_terminate_sessions(self) -> None:
         self.assertEqual(terminate_sessions_sql("mtdb_c"), TERMINATE)
+
+
+class DatabaseSettingsTest(unittest.TestCase):
+    def test_a_template_s_settings_are_read_by_name(self) -> None:
+        sql = database_settings_sql("mtdb_tpl_x'y")
+        self.assertIn("FROM pg_db_role_setting", sql)
+        self.assertIn("d.datname = 'mtdb_tpl_x''y'", sql)
+
+    def test_copied_to_a_clone_as_alter_statements(self) -> None:
+        for setting, expected in (
+            (("", "TimeZone=Asia/Tokyo"), 'ALTER DATABASE "mtdb_c" SET "timezone" = \'Asia/Tokyo\''),
+            (("", "DateStyle=ISO, DMY"), 'ALTER DATABASE "mtdb_c" SET "datestyle" = \'ISO, DMY\''),
+            # A list of identifiers is stored quoted where needed and re-applied as written.
+            (("", 'search_path="$user", public, "Odd Schema"'), 'ALTER DATABASE "mtdb_c" SET "search_path" = "$user", public, "Odd Schema"'),
+            (("", "statement_timeout=5s"), 'ALTER DATABASE "mtdb_c" SET "statement_timeout" = \'5s\''),
+            (("", "myapp.tenant=it's"), 'ALTER DATABASE "mtdb_c" SET "myapp"."tenant" = \'it\'\'s\''),
+            (("app role", "work_mem=64MB"), 'ALTER ROLE "app role" IN DATABASE "mtdb_c" SET "work_mem" = \'64MB\''),
+        ):
+            with self.subTest(setting=setting):
+                self.assertEqual(copy_settings_sql("mtdb_c", [setting]), [expected])
+        self.assertEqual(copy_settings_sql("mtdb_c", []), [])
 
 
 class AdvisoryLockTest(unittest.TestCase):

@@ -70,10 +70,19 @@ class AddOptionTest(PluginTestCase):
         group = types.SimpleNamespace(addoption=lambda name, **kwargs: added.append((name, kwargs)))
         parser = types.SimpleNamespace(getgroup=lambda *args: group, addini=lambda name, help, **kwargs: ini.append((name, kwargs)))
         pytest_plugin.pytest_addoption(parser)
-        self.assertEqual([name for name, _ in added], ["--minitestdb-sql", "--minitestdb-seed"])
-        for _, kwargs in added:
-            self.assertEqual((kwargs["action"], kwargs["default"]), ("append", None))
-        self.assertEqual(ini, [("minitestdb_sql", {"type": "linelist", "default": []}), ("minitestdb_seed", {"type": "linelist", "default": []})])
+        self.assertEqual([name for name, _ in added], ["--minitestdb-sql", "--minitestdb-seed", "--minitestdb-migrate", "--minitestdb-inputs"])
+        for name, kwargs in added:
+            expected = (None, None) if name == "--minitestdb-migrate" else ("append", None)
+            self.assertEqual((kwargs.get("action"), kwargs["default"]), expected, name)
+        self.assertEqual(
+            ini,
+            [
+                ("minitestdb_sql", {"type": "linelist", "default": []}),
+                ("minitestdb_seed", {"type": "linelist", "default": []}),
+                ("minitestdb_migrate", {"type": "string", "default": ""}),
+                ("minitestdb_inputs", {"type": "linelist", "default": []}),
+            ],
+        )
 
 
 if __name__ == "__main__":

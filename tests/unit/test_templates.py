@@ -14,10 +14,10 @@ from typing import Any, Callable
 from unittest import mock
 
 from minitestdb import _templates
-from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key
+from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, database_settings_sql
 from minitestdb._endpoint import Endpoint
 from minitestdb._errors import ConfigurationError, MigrationError
-from minitestdb._migrations import InputFile, digest_files, fingerprint, resolve_inputs
+from minitestdb._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, digest_files, fingerprint, resolve_inputs
 from minitestdb._naming import host_tag, owner_part, parse_name, template_name
 from minitestdb._templates import Database, Template, build_template, drop_database, prune_databases
 
@@ -175,7 +175,7 @@ class CloneTest(TemplatesTestCase):
         self.assertEqual(database.name, database.schema)
         self.assertEqual(parse_name(database.schema), ("schema", host_tag(_templates.hostname()), os.getpid()))
         self.assertEqual(self.admin.statements, [f'CREATE SCHEMA "{database.schema}"'])
-        apply.assert_called_once_with(ENDPOINT.replace(options=f"-c search_path={database.schema}"), files[0] + files[1], container="cid", docker_binary="docker")
+        apply.assert_called_once_with(ENDPOINT.replace(options=f"-c search_path={database.schema}"), files[0] + files[1], container="cid", docker_binary="docker", timeout=DEFAULT_MIGRATION_TIMEOUT)
 
     def test_a_failed_schema_is_dropped_again(self) -> None:
         error = MigrationError("Migration 001.sql:1 failed: boom; fix the file and run again.")
@@ -201,6 +201,8 @@ class BuildTemplateTest(TemplatesTestCase):
         self.name = template_name("users", self.fp)
         self.lock = f"({LOCK_NAMESPACE}, {advisory_lock_key(self.fp)})"
         self.exists = f"SELECT 1 FROM pg_database WHERE datname = '{self.name}'"
+        # Read once the template exists: its per-database settings, for every clone.
+        self.settings = database_settings_sql(self.name)
 
     def build(self, exists_answers: list[bool], apply: Any = None) -> tuple[Template, mock.Mock]:
         answers = iter(exists_answers)
@@ -216,14 +218,14 @@ class BuildTemplateTest(TemplatesTestCase):
 
     def test_found(self) -> None:
         template, applied = self.build([True])
-        self.assertEqual(self.admin.statements, [self.exists])
+        self.assertEqual(self.admin.statements, [self.exists, self.settings])
         applied.assert_not_called()
         self.assertEqual((template.name, template.fingerprint, template.built, template.server_version, template.pool_size), (self.name, self.fp, False, 150004, 0))
         self.assertEqual([f.relative for f in template.sql], ["001_users.sql", "002_more.sql"])
 
     def test_built_by_another_process_while_waiting_for_the_lock(self) -> None:
         template, applied = self.build([False, True])
-        self.assertEqual(self.admin.statements, [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists, f"SELECT pg_advisory_unlock{self.lock}"])
+        self.assertEqual(self.admin.statements, [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists, self.settings, f"SELECT pg_advisory_unlock{self.lock}"])
         applied.assert_not_called()
         self.assertFalse(template.built)
 
@@ -244,7 +246,7 @@ class BuildTemplateTest(TemplatesTestCase):
             ],
         )
         self.assertRegex(statements[7], rf"^COMMENT ON DATABASE \"{self.name}\" IS 'minitestdb template built=\d+'$")
-        self.assertEqual(statements[8:], [f"SELECT pg_advisory_unlock{self.lock}"])
+        self.assertEqual(statements[8:], [self.settings, f"SELECT pg_advisory_unlock{self.lock}"])
         applied.assert_called_once()
         self.assertEqual(applied.call_args.args[0], ENDPOINT.replace(dbname=temp_name))
         self.assertEqual([f.relative for f in applied.call_args.args[1]], ["001_users.sql", "002_more.sql"])

@@ -151,7 +151,7 @@ class CachedTemplateTest(unittest.TestCase):
         srv = self.server()
         first = _testenv.template(srv, sql=("/p/m",), seed=["/p/s.sql"], name="users", pool=3)
         self.assertIs(_testenv.template(srv, sql=["/p/m"], seed=("/p/s.sql",), name="users", pool=3), first)
-        srv.template.assert_called_once_with(["/p/m"], ["/p/s.sql"], name="users", pool=3)
+        srv.template.assert_called_once_with(["/p/m"], ["/p/s.sql"], migrate=None, inputs=[], cwd=None, name="users", pool=3)
 
     def test_any_other_input_or_server_builds_another(self) -> None:
         srv = self.server()
@@ -162,9 +162,15 @@ class CachedTemplateTest(unittest.TestCase):
             _testenv.template(srv, sql=["/p/m"], name="x"),
             _testenv.template(srv, sql=["/p/m"], pool=0),
             _testenv.template(self.server(port=6000), sql=["/p/m"]),
+            _testenv.template(srv, sql=["/p/m"], migrate=["alembic", "upgrade", "head"], inputs=["/p/alembic.ini"], cwd="/p"),
+            _testenv.template(srv, sql=["/p/m"], migrate=["alembic", "upgrade", "head"], inputs=["/p/alembic.ini", "/p/versions"], cwd="/p"),
+            _testenv.template(srv, sql=["/p/m"], migrate=["alembic", "upgrade", "head"], inputs=["/p/alembic.ini"], cwd="/q"),
         ]
-        self.assertEqual(len({id(t) for t in [base, *others]}), 6)
-        self.assertEqual(srv.template.call_args_list[0], mock.call(["/p/m"], [], name=None, pool=2))
+        self.assertEqual(len({id(t) for t in [base, *others]}), 9)
+        self.assertEqual(srv.template.call_args_list[0], mock.call(["/p/m"], [], migrate=None, inputs=[], cwd=None, name=None, pool=2))
+        # An argv list is cached by its contents: the same command again finds the same template.
+        again = _testenv.template(srv, sql=["/p/m"], migrate=["alembic", "upgrade", "head"], inputs=["/p/alembic.ini"], cwd="/p")
+        self.assertIs(again, others[5])
 
 
 class GuardTest(unittest.TestCase):

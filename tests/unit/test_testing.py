@@ -93,13 +93,23 @@ class SetUpTest(unittest.TestCase):
         case.doCleanups()
         drop_own.assert_called_once_with(database)
 
+    def test_a_migrate_command_runs_in_the_directory_of_the_class_that_sets_it(self) -> None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        cls = type("WithMigrate", (DatabaseTestCase,), {"__module__": __name__, "migrate": ["alembic", "upgrade", "head"], "inputs": ["alembic.ini", "versions/"]})
+        with mock.patch.object(_testenv, "server", return_value=object()), mock.patch.object(_testenv, "template") as template:
+            cls.setUpClass()
+        self.addCleanup(cls.doClassCleanups)
+        kwargs = template.call_args.kwargs
+        self.assertEqual((kwargs["migrate"], kwargs["cwd"]), (["alembic", "upgrade", "head"], here))
+        self.assertEqual(kwargs["inputs"], [os.path.join(here, "alembic.ini"), os.path.join(here, "versions")])
+
     def test_a_class_that_sets_no_paths_uses_its_own_directory(self) -> None:
         cls = type("NoPaths", (DatabaseTestCase,), {"__module__": __name__})
         server = object()
         with mock.patch.object(_testenv, "server", return_value=server), mock.patch.object(_testenv, "template") as template:
             cls.setUpClass()
         self.addCleanup(cls.doClassCleanups)
-        self.assertEqual(template.call_args.kwargs, {"sql": [], "seed": [], "name": None, "pool": 2})
+        self.assertEqual(template.call_args.kwargs, {"sql": [], "seed": [], "migrate": None, "inputs": [], "cwd": None, "name": None, "pool": 2})
         self.assertIs(cls.server, server)
         self.assertIs(cls.template, template.return_value)
 

@@ -1,4 +1,3 @@
-# ruff: noqa: S101 - pytest tests assert
 """Each test gets its own fresh copy of the migrated, seeded database, also under pytest-xdist.
 
 Run from examples/pytest_project:  python -m pytest -n 2 -p minitestdb.pytest_plugin
