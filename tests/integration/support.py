@@ -101,13 +101,13 @@ def root_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def minitestdb_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120, check: bool = False) -> subprocess.CompletedProcess[str]:
+def minitestdb_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120, check: bool = False, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m minitestdb ARGS` in a child: root_env() unless *env*, stdin closed, output captured as text.
 
     With *check*, a non-zero exit fails the caller with the child's stderr;
     without, the caller looks at the exit code itself.
     """
-    proc = _python(["-m", "minitestdb", *args], env, timeout)
+    proc = _python(["-m", "minitestdb", *args], env, timeout, cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"minitestdb {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
     return proc
@@ -118,9 +118,9 @@ def python_child(script: str, *args: str, env: Mapping[str, str] | None = None, 
     return _python(["-c", script, *args], env, timeout)
 
 
-def _python(args: list[str], env: Mapping[str, str] | None, timeout: float) -> subprocess.CompletedProcess[str]:
+def _python(args: list[str], env: Mapping[str, str] | None, timeout: float, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *args],
+        [sys.executable, *args], cwd=cwd,
         capture_output=True, text=True, timeout=timeout, env=dict(env) if env is not None else root_env(), stdin=subprocess.DEVNULL, check=False,
     )
 
