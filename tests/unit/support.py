@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import doctest
+import os
 import types
 import unittest
 from typing import Callable, Optional
+from unittest import mock
+
+from minitestdb import _testenv
 
 LoadTests = Callable[[unittest.TestLoader, unittest.TestSuite, Optional[str]], unittest.TestSuite]
 
@@ -25,3 +29,12 @@ def doctests(*modules: types.ModuleType) -> LoadTests:
         return tests
 
     return load_tests
+
+
+def without_cached_servers_or_settings(test: unittest.TestCase) -> None:
+    """For *test*: no server cached by the test helpers, and none of the variables that choose or require one."""
+    for patcher in (mock.patch.dict(_testenv._servers, clear=True), mock.patch.dict(os.environ)):
+        patcher.start()
+        test.addCleanup(patcher.stop)
+    for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER"):
+        os.environ.pop(var, None)

@@ -20,6 +20,7 @@ from minitestdb._errors import (
 from minitestdb._naming import clone_name, owner_part, schema_name, temp_build_name, template_name
 from minitestdb._server import Server
 from minitestdb._testenv import assert_own_database
+from tests.unit.support import without_cached_servers_or_settings
 
 OWNER = owner_part("host", 4321)
 FP = "0123456789abcdef" * 4
@@ -79,14 +80,7 @@ class SkipOrRequireTest(unittest.TestCase):
 
 class CachedServerTest(unittest.TestCase):
     def setUp(self) -> None:
-        patcher = mock.patch.dict(_testenv._servers, clear=True)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        env = mock.patch.dict(os.environ)
-        env.start()
-        self.addCleanup(env.stop)
-        for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER"):
-            os.environ.pop(var, None)
+        without_cached_servers_or_settings(self)
 
     def test_no_engine_skips_once_with_the_reason_and_asks_docker_once(self) -> None:
         with mock.patch.object(_testenv, "server_from_env", side_effect=NO_ENGINE) as from_env:

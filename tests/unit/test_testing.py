@@ -14,6 +14,7 @@ from unittest import mock
 from minitestdb import _testenv
 from minitestdb._errors import DockerNotFoundError
 from minitestdb.testing import DatabaseTestCase
+from tests.unit.support import without_cached_servers_or_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_ENGINE = DockerNotFoundError("The docker CLI 'docker' was not found on PATH: install Docker.")
@@ -116,14 +117,7 @@ class SetUpTest(unittest.TestCase):
 
 class NoEngineTest(unittest.TestCase):
     def setUp(self) -> None:
-        patcher = mock.patch.dict(_testenv._servers, clear=True)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        env = mock.patch.dict(os.environ)
-        env.start()
-        self.addCleanup(env.stop)
-        for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER"):
-            os.environ.pop(var, None)
+        without_cached_servers_or_settings(self)
 
     def test_a_whole_class_skips_once_through_setupclass(self) -> None:
         cls = type("Skipped", (DatabaseTestCase,), {"__module__": "_mtdb_unit_skip", "test_a": lambda self: None, "test_b": lambda self: None})
