@@ -109,9 +109,10 @@ class AlembicMigrator:
         from alembic.config import Config  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         with _IN_PROCESS:
-            saved_env, saved_cwd = dict(os.environ), os.getcwd()
+            added = migration_env(endpoint, {})
+            saved_env, saved_cwd = {name: os.environ.get(name) for name in added}, os.getcwd()
             try:
-                os.environ.update(migration_env(endpoint, {}))
+                os.environ.update(added)  # for env.py files that read DATABASE_URL
                 os.chdir(self.cwd)
                 config = Config(self.ini, ini_section=self.section)
                 config.set_main_option("sqlalchemy.url", self._url(endpoint).replace("%", "%%"))
@@ -123,8 +124,11 @@ class AlembicMigrator:
                 ) from exc
             finally:
                 os.chdir(saved_cwd)
-                os.environ.clear()
-                os.environ.update(saved_env)
+                for name, value in saved_env.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
 
     def _migrate_by_command(self, endpoint: Endpoint) -> None:
         executable = shutil.which("alembic")

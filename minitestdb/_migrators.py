@@ -30,6 +30,7 @@ from typing import Callable, Mapping, Protocol, Sequence, Union, runtime_checkab
 from ._endpoint import Endpoint
 from ._errors import ConfigurationError, MigrationError
 from ._migrations import DEFAULT_MIGRATION_TIMEOUT, PathLike
+from ._psql import psql_environment
 
 __all__ = [
     "CommandMigrator",
@@ -134,9 +135,8 @@ def _identity_fingerprint(kind: str, identity: object, *, inputs: Sequence[PathL
 
 
 def migration_env(endpoint: Endpoint, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment a migrator command runs with: *base* plus ``DATABASE_URL``, ``TEST_DATABASE_URL`` and ``PG*``."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in ("PGSERVICE", "PGOPTIONS")}
-    env.update(endpoint.env)
+    """The environment a migrator command runs with: psql's (*base* plus ``PG*`` and ``DATABASE_URL``) and ``TEST_DATABASE_URL``."""
+    env = psql_environment(endpoint, os.environ if base is None else base)
     env["TEST_DATABASE_URL"] = endpoint.url
     return env
 
