@@ -284,7 +284,7 @@ class DropTest(unittest.TestCase):
 
     def test_only_minitestdb_clones_are_dropped(self) -> None:
         for target in ("postgres", "myapp", "mtdb_tpl_" + "0" * 24, "test_1a2b3f_1c0ffee", "postgresql://u:drop-pw-1@h:5/postgres"):
-            with self.subTest(target=target), mock.patch.object(_cli, "drop_database") as drop, \
+            with self.subTest(target=target), mock.patch("minitestdb._templates.drop_database") as drop, \
                     mock.patch.object(_cli, "server_from_env") as from_env, captured() as out:
                 self.assertEqual(_cli.main(["drop", target]), 1)
             drop.assert_not_called()
@@ -296,7 +296,7 @@ class DropTest(unittest.TestCase):
 
     def test_by_url_connects_to_the_maintenance_database(self) -> None:
         url = f"postgresql://app:drop-pw-2@db.internal:6543/{self.CLONE}?options=-c%20search_path%3Dx"
-        with mock.patch.object(_cli, "drop_database") as drop, mock.patch.object(_cli, "server_from_env") as from_env, captured() as out:
+        with mock.patch("minitestdb._templates.drop_database") as drop, mock.patch.object(_cli, "server_from_env") as from_env, captured() as out:
             self.assertEqual(_cli.main(["drop", url]), 0)
         from_env.assert_not_called()
         drop.assert_called_once_with(Endpoint(host="db.internal", port=6543, user="app", password="drop-pw-2", dbname="postgres"), self.CLONE)
@@ -304,7 +304,7 @@ class DropTest(unittest.TestCase):
 
     def test_by_name_uses_the_named_server(self) -> None:
         endpoint = Endpoint(host="127.0.0.1", port=5999, user="postgres", password="drop-pw-3", dbname="postgres")
-        with mock.patch.object(_cli, "drop_database") as drop, mock.patch.object(_cli, "server_from_env") as from_env, captured():
+        with mock.patch("minitestdb._templates.drop_database") as drop, mock.patch.object(_cli, "server_from_env") as from_env, captured():
             from_env.return_value.endpoint = endpoint
             self.assertEqual(_cli.main(["drop", self.CLONE, "--server", "ci"]), 0)
         self.assertEqual(from_env.call_args.kwargs["name"], "ci")
