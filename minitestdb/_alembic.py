@@ -14,9 +14,7 @@ that read those instead.  Alembic itself is never imported by ``import minitestd
 from __future__ import annotations
 
 import configparser
-import hashlib
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -26,7 +24,7 @@ from typing import Sequence
 from ._endpoint import Endpoint
 from ._errors import ConfigurationError, MigrationError
 from ._migrations import PathLike
-from ._migrators import CommandMigrator, digest_inputs, migration_env
+from ._migrators import CommandMigrator, digest_inputs, migration_env, migrator_raised, stable_digest
 
 __all__ = ["AlembicMigrator", "alembic", "sqlalchemy_driver"]
 
@@ -90,7 +88,7 @@ class AlembicMigrator:
 
     def fingerprint(self) -> str:
         parts = {"kind": "alembic", "revision": self.revision, "section": self.section, "inputs": digest_inputs(self.inputs, self.cwd), "key": self.key}
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        return stable_digest(parts)
 
     def _url(self, endpoint: Endpoint) -> str:
         installed = [module for module, _ in _DRIVERS if importlib.util.find_spec(module) is not None]
@@ -118,10 +116,7 @@ class AlembicMigrator:
                 config.set_main_option("sqlalchemy.url", self._url(endpoint).replace("%", "%%"))
                 alembic_command.upgrade(config, self.revision)
             except Exception as exc:
-                raise MigrationError(
-                    f"The migrator {self.describe()} raised {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else 'no message'}; fix the migration and run again.",
-                    migrator=self.describe(), detail=f"{type(exc).__name__}: {exc}",
-                ) from exc
+                raise migrator_raised(self.describe(), exc) from exc
             finally:
                 os.chdir(saved_cwd)
                 for name, value in saved_env.items():

@@ -41,6 +41,8 @@ __all__ = [
     "digest_inputs",
     "function",
     "migration_env",
+    "migrator_raised",
+    "stable_digest",
     "to_migrator",
 ]
 
@@ -127,8 +129,12 @@ def _identity_fingerprint(kind: str, identity: object, *, inputs: Sequence[PathL
             f"The migrator {shown} has neither inputs nor key, so minitestdb cannot know when to rebuild its template: "
             "pass inputs=[the files it reads] (or --inputs), or key='...' for anything else that decides the schema."
         )
-    parts = {"kind": kind, "identity": identity, "inputs": digest_inputs(inputs, base) if inputs else "", "key": key}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return stable_digest({"kind": kind, "identity": identity, "inputs": digest_inputs(inputs, base) if inputs else "", "key": key})
+
+
+def stable_digest(parts: object) -> str:
+    """A hex digest of JSON-able *parts* (dict keys sorted; anything else as ``str``): the same parts give the same digest in any process."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 # --- running -----------------------------------------------------------------------------
@@ -259,11 +265,14 @@ class FunctionMigrator:
         try:
             self.fn(endpoint.url)
         except Exception as exc:
-            detail = _frames(exc)
-            raise MigrationError(
-                f"The migrator {self.describe()} raised {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else 'no message'}; fix it and run again.",
-                migrator=self.describe(), output=detail, detail=detail,
-            ) from exc
+            raise migrator_raised(self.describe(), exc) from exc
+
+
+def migrator_raised(shown: str, exc: BaseException) -> MigrationError:
+    """The error for a migrator that raised: which one, the exception's type and first line; where it came from in ``.output``."""
+    first = str(exc).splitlines()[0][:300] if str(exc) else "no message"
+    detail = _frames(exc)
+    return MigrationError(f"The migrator {shown} raised {type(exc).__name__}: {first}; fix it and run again.", migrator=shown, output=detail, detail=detail)
 
 
 def _frames(exc: BaseException) -> str:
@@ -323,7 +332,7 @@ class WithExtraInputs:
 
     def fingerprint(self) -> str:
         extra = digest_inputs(self.inputs, self.cwd) if self.inputs else ""
-        return hashlib.sha256(json.dumps([self.inner.fingerprint(), extra, self.key]).encode()).hexdigest()
+        return stable_digest([self.inner.fingerprint(), extra, self.key])
 
     def migrate(self, endpoint: Endpoint) -> None:
         self.inner.migrate(endpoint)

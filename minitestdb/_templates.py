@@ -21,7 +21,7 @@ from ._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, c
 from ._endpoint import Endpoint, EndpointView
 from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError, MiniTestDBError
 from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, apply_files, digest_files, fingerprint, resolve_inputs
-from ._migrators import Migrator
+from ._migrators import Migrator, migrator_raised
 from ._naming import clone_name, host_tag, owner_part, parse_name, schema_name, temp_build_name, template_family, template_name, unique_part
 from ._owner import at_fork_in_child, hostname, next_count, owner_alive
 from ._pgconn import Connection, connect
@@ -420,9 +420,8 @@ def _migrate(endpoint: Endpoint, *, sql: Sequence[InputFile], migrator: Migrator
         migrator.migrate(endpoint)
     except MigrationError:
         raise
-    except Exception as exc:
-        shown = migrator.describe()
-        raise MigrationError(f"The migrator {shown} raised {type(exc).__name__}: {str(exc)[:300] or 'no message'}; fix it and run again.", migrator=shown) from exc
+    except Exception as exc:  # a migrator of the user's own that raised something else
+        raise migrator_raised(migrator.describe(), exc) from exc
     apply_files(endpoint, seed, container=container, docker_binary=docker_binary, timeout=timeout)
 
 

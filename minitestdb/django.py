@@ -23,9 +23,7 @@ database engines are set up by Django as usual.  This module imports Django;
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import os
 import sys
 from typing import Any, Sequence
@@ -40,7 +38,7 @@ from django.test.utils import get_unique_databases_and_mirrors  # type: ignore[i
 
 from ._endpoint import Endpoint
 from ._env import read_env
-from ._migrators import digest_inputs
+from ._migrators import digest_inputs, stable_digest
 from ._server import Server
 from ._server_from_env import server_from_env
 from ._templates import Database, Template
@@ -55,14 +53,7 @@ def database_settings(url: str) -> dict[str, Any]:
     '5433'
     """
     endpoint = Endpoint.from_url(url)
-    entry: dict[str, Any] = {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": endpoint.dbname,
-        "USER": endpoint.user,
-        "PASSWORD": endpoint.password,
-        "HOST": endpoint.host,
-        "PORT": str(endpoint.port),
-    }
+    entry: dict[str, Any] = {"ENGINE": "django.db.backends.postgresql", **_connection_settings(endpoint)}
     if endpoint.options:
         entry["OPTIONS"] = {"options": endpoint.options}
     return entry
@@ -118,7 +109,7 @@ class DjangoMigrator:
             "inputs": digest_inputs(list(getattr(settings, "MINITESTDB_INPUTS", ())), str(getattr(settings, "BASE_DIR", os.getcwd()))) if getattr(settings, "MINITESTDB_INPUTS", ()) else "",
             "key": getattr(settings, "MINITESTDB_KEY", None),
         }
-        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+        return stable_digest(parts)
 
     def migrate(self, endpoint: Endpoint) -> None:
         connection = connections[self.alias]
