@@ -8,7 +8,6 @@ shared server of their own name (``MINITESTDB_SERVER``), removed afterwards.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import os
@@ -27,6 +26,7 @@ import minitestdb
 from minitestdb._docker import DockerCLI
 from minitestdb._naming import parse_name
 from tests.integration.support import ROOT, database_and_schema_names, root_env, skip_or_fail, sql_dir, start_module_server, temp_dir, write_sql
+from tests.unit.support import absolute_imports
 
 EXAMPLES = os.path.join(ROOT, "examples")
 NO_DOCKER = "/nonexistent/docker"
@@ -301,28 +301,6 @@ class VendoringTest(unittest.TestCase):
         self.assertEqual(result["rows"], [["2"]])
         self.assertEqual(result["leaked"], [], "the vendored copy imported the top-level package (or pytest)")
         self.assertIsNone(DockerCLI().inspect(result["container"]), "the private server was removed")
-
-
-def absolute_imports(package_dir: str) -> list[str]:
-    """``file:line`` of every ``import minitestdb...`` / ``from minitestdb... import`` in the package (they must be relative)."""
-    found = []
-    for dirpath, _dirs, files in os.walk(package_dir):
-        for filename in sorted(files):
-            if not filename.endswith(".py"):
-                continue
-            path = os.path.join(dirpath, filename)
-            with open(path, encoding="utf-8") as fh:
-                tree = ast.parse(fh.read(), path)
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                    names = [node.module or ""]
-                else:
-                    continue
-                if any(n == "minitestdb" or n.startswith("minitestdb.") for n in names):
-                    found.append(f"{os.path.relpath(path, package_dir)}:{node.lineno}")
-    return found
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import doctest
 import os
 import types
@@ -38,3 +39,25 @@ def without_cached_servers_or_settings(test: unittest.TestCase) -> None:
         test.addCleanup(patcher.stop)
     for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER"):
         os.environ.pop(var, None)
+
+
+def absolute_imports(package_dir: str) -> list[str]:
+    """``file:line`` of every ``import minitestdb...`` / ``from minitestdb... import`` in the package (they must be relative)."""
+    found = []
+    for dirpath, _dirs, files in os.walk(package_dir):
+        for filename in sorted(files):
+            if not filename.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, filename)
+            with open(path, encoding="utf-8") as fh:
+                tree = ast.parse(fh.read(), path)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                else:
+                    continue
+                if any(n == "minitestdb" or n.startswith("minitestdb.") for n in names):
+                    found.append(f"{os.path.relpath(path, package_dir)}:{node.lineno}")
+    return found

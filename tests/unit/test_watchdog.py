@@ -7,7 +7,6 @@ exact ``ps`` filters and that an unreachable engine is an error.
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import unittest
@@ -21,6 +20,7 @@ from minitestdb._errors import DockerCommandError, DockerDaemonError, DockerTime
 from minitestdb._owner import hostname
 from minitestdb._watchdog import ensure_watchdog, prune_containers, remove_orphans, watch
 from tests.unit.fakes import FakeDockerMixin
+from tests.unit.support import absolute_imports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = hostname()
@@ -209,21 +209,7 @@ class VendoredCopyTest(unittest.TestCase):
         self.assertEqual(os.path.dirname(minitestdb.__file__), os.path.join(ROOT, "minitestdb"))
 
     def test_the_package_imports_itself_relatively(self) -> None:
-        found = []
-        package = os.path.join(ROOT, "minitestdb")
-        for filename in sorted(os.listdir(package)):
-            if filename.endswith(".py"):
-                with open(os.path.join(package, filename), encoding="utf-8") as fh:
-                    tree = ast.parse(fh.read())
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Import):
-                        names = [alias.name for alias in node.names]
-                    elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                        names = [node.module or ""]
-                    else:
-                        continue
-                    found += [f"{filename}:{node.lineno}" for n in names if n == "minitestdb" or n.startswith("minitestdb.")]
-        self.assertEqual(found, [])
+        self.assertEqual(absolute_imports(os.path.join(ROOT, "minitestdb")), [])
 
 
 if __name__ == "__main__":
