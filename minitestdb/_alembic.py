@@ -6,7 +6,7 @@ It runs ``upgrade <revision>`` in this interpreter through Alembic's command API
 when Alembic is importable here (no second interpreter start-up), else the
 ``alembic`` command with a copy of the ini pointing at the template.  Either
 way ``sqlalchemy.url`` is the template being built (keeping the ini's driver,
-else the first of psycopg2, psycopg, pg8000 that is installed) and
+else the first of psycopg2, psycopg, pg8000, asyncpg installed) and
 ``DATABASE_URL``, ``TEST_DATABASE_URL`` and ``PG*`` are set for env.py files
 that read those instead.  Alembic itself is never imported by ``import minitestdb``.
 """
@@ -21,7 +21,7 @@ import tempfile
 import threading
 from typing import Sequence
 
-from ._endpoint import Endpoint
+from ._endpoint import SQLALCHEMY_DRIVERS, Endpoint, sqlalchemy_scheme
 from ._errors import ConfigurationError, MigrationError
 from ._migrations import PathLike
 from ._migrators import CommandMigrator, digest_inputs, migration_env, migrator_raised, stable_digest
@@ -30,7 +30,6 @@ __all__ = ["AlembicMigrator", "alembic", "sqlalchemy_driver"]
 
 # In-process runs change the working directory and os.environ for their duration: one at a time.
 _IN_PROCESS = threading.Lock()
-_DRIVERS = (("psycopg2", "postgresql"), ("psycopg", "postgresql+psycopg"), ("pg8000", "postgresql+pg8000"))
 
 
 def sqlalchemy_driver(configured_url: str, installed: Sequence[str]) -> str:
@@ -44,10 +43,7 @@ def sqlalchemy_driver(configured_url: str, installed: Sequence[str]) -> str:
     scheme = configured_url.split("://", 1)[0] if "://" in configured_url else ""
     if scheme.startswith(("postgresql+", "postgres+")):
         return "postgresql+" + scheme.split("+", 1)[1]
-    for module, driver in _DRIVERS:
-        if module in installed:
-            return driver
-    return "postgresql"
+    return sqlalchemy_scheme(None, installed)
 
 
 class AlembicMigrator:
@@ -91,9 +87,9 @@ class AlembicMigrator:
         return stable_digest(parts)
 
     def _url(self, endpoint: Endpoint) -> str:
-        installed = [module for module, _ in _DRIVERS if importlib.util.find_spec(module) is not None]
-        driver = sqlalchemy_driver(self.configured_url, installed)
-        return driver + endpoint.url[len("postgresql"):]
+        installed = [module for module in SQLALCHEMY_DRIVERS if importlib.util.find_spec(module) is not None]
+        scheme = sqlalchemy_driver(self.configured_url, installed)
+        return endpoint.sqlalchemy_url(scheme.partition("+")[2] or None)
 
     def migrate(self, endpoint: Endpoint) -> None:
         if importlib.util.find_spec("alembic") is not None:

@@ -9,13 +9,18 @@ environment is written or read.  Pure: no sockets, no processes.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.util
+from typing import Any, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ._errors import ConfigurationError
-from ._redact import MASK, redact, register_secret
+from ._redact import MASK, Masked, redact, register_secret
 
-__all__ = ["Endpoint", "EndpointView", "format_address"]
+__all__ = ["SQLALCHEMY_DRIVERS", "Endpoint", "EndpointView", "format_address", "sqlalchemy_scheme"]
+
+#: SQLAlchemy's PostgreSQL drivers, in the order one is chosen when none is named:
+#: psycopg2 first, as SQLAlchemy's own ``postgresql://`` does.
+SQLALCHEMY_DRIVERS = ("psycopg2", "psycopg", "pg8000", "asyncpg")
 
 _URL_FORM = "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
 
@@ -29,14 +34,28 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def sqlalchemy_scheme(driver: str | None, installed: Sequence[str] = ()) -> str:
+    """SQLAlchemy's URL scheme for *driver*, else for the first of :data:`SQLALCHEMY_DRIVERS` in *installed*.
+
+    >>> sqlalchemy_scheme("asyncpg"), sqlalchemy_scheme(None, ["pg8000", "psycopg"]), sqlalchemy_scheme(None)
+    ('postgresql+asyncpg', 'postgresql+psycopg', 'postgresql')
+    """
+    if driver is None:
+        driver = next((name for name in SQLALCHEMY_DRIVERS if name in installed), None)
+    return f"postgresql+{driver}" if driver else "postgresql"
+
+
 class Endpoint:
     """Host, port, user, password, database (and libpq ``options``) of one PostgreSQL database.
 
-    Immutable and hashable; its ``repr`` masks the password.
+    Immutable and hashable.  Its ``repr`` masks the password, and so do the
+    reprs of the password, URLs and environments it hands out (see :class:`Masked`).
 
     >>> e = Endpoint(host="127.0.0.1", port=5433, user="app", password="p@ss", dbname="test")
+    >>> print(e.url)  # the real URL for drivers; its repr masks the password
+    postgresql://app:p%40ss@127.0.0.1:5433/test
     >>> e.url
-    'postgresql://app:p%40ss@127.0.0.1:5433/test'
+    'postgresql://app:***@127.0.0.1:5433/test'
     >>> e.replace(dbname="other").redacted_url
     'postgresql://app:***@127.0.0.1:5433/other'
     """
@@ -51,7 +70,8 @@ class Endpoint:
     options: str
 
     def __init__(self, *, host: str, port: int, user: str, password: str, dbname: str, options: str = "") -> None:
-        for name, value in (("host", host), ("port", port), ("user", user), ("password", password), ("dbname", dbname), ("options", options)):
+        secret = Masked(password, MASK if password else "")
+        for name, value in (("host", host), ("port", port), ("user", user), ("password", secret), ("dbname", dbname), ("options", options)):
             object.__setattr__(self, name, value)
         register_secret(password)
 
@@ -87,14 +107,32 @@ class Endpoint:
         """``host:port`` (for messages: no user, no password)."""
         return format_address(self.host, self.port)
 
-    def _format_url(self, secret: str) -> str:
-        url = f"postgresql://{quote(self.user, safe='')}:{secret}@{format_address(self.host, self.port)}/{quote(self.dbname, safe='')}"
+    def _format_url(self, secret: str, scheme: str = "postgresql") -> str:
+        url = f"{scheme}://{quote(self.user, safe='')}:{secret}@{format_address(self.host, self.port)}/{quote(self.dbname, safe='')}"
         return url + (f"?options={quote(self.options, safe='')}" if self.options else "")
 
     @property
     def url(self) -> str:
-        """``postgresql://user:password@host:port/dbname[?options=...]``, password included."""
-        return self._format_url(quote(self.password, safe=""))
+        """``postgresql://user:password@host:port/dbname[?options=...]``, password included (masked in its ``repr``)."""
+        return Masked(self._format_url(quote(self.password, safe="")), self.redacted_url)
+
+    def sqlalchemy_url(self, driver: str | None = None, installed: Sequence[str] = ()) -> str:
+        """The URL for SQLAlchemy's ``create_engine``: ``postgresql+DRIVER://...``; see :func:`sqlalchemy_scheme`.
+
+        >>> Endpoint(host="h", port=1, user="u", password="pw", dbname="d").sqlalchemy_url("psycopg")
+        'postgresql+psycopg://u:***@h:1/d'
+        """
+        scheme = sqlalchemy_scheme(driver, installed)
+        return Masked(self._format_url(quote(self.password, safe=""), scheme), self._format_url(MASK, scheme))
+
+    @property
+    def connect_kwargs(self) -> dict[str, Any]:
+        """host, port, user, password and database as keyword arguments, for drivers that take no URL (pg8000, asyncpg).
+
+        >>> Endpoint(host="h", port=1, user="u", password="pw", dbname="d").connect_kwargs
+        {'host': 'h', 'port': 1, 'user': 'u', 'password': '***', 'database': 'd'}
+        """
+        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password, "database": self.dbname}
 
     @property
     def redacted_url(self) -> str:
@@ -124,8 +162,8 @@ class Endpoint:
     def from_url(cls, url: str) -> Endpoint:
         """Parse a ``postgresql://user:password@host:port/dbname`` URL; ConfigurationError (redacted) if malformed.
 
-        >>> Endpoint.from_url("postgres://u:p%40ss@127.0.0.1:6543/app").password
-        'p@ss'
+        >>> print(Endpoint.from_url("postgres://u:p%40ss@127.0.0.1:6543/app").password)
+        p@ss
         >>> Endpoint.from_url("postgresql://db.example/").dbname
         'postgres'
         """
@@ -191,5 +229,19 @@ class EndpointView:
 
     @property
     def env(self) -> dict[str, str]:
-        """libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) and DATABASE_URL."""
+        """libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, and PGOPTIONS in the schema mode) and DATABASE_URL."""
         return self.endpoint.env
+
+    @property
+    def connect_kwargs(self) -> dict[str, Any]:
+        """``host``, ``port``, ``user``, ``password``, ``database``: ``pg8000.connect(**db.connect_kwargs)``, ``asyncpg.connect(**...)``."""
+        return self.endpoint.connect_kwargs
+
+    def sqlalchemy_url(self, driver: str | None = None) -> str:
+        """The URL for SQLAlchemy: ``postgresql+DRIVER://...`` (*driver* ``"psycopg"``, ``"asyncpg"``...).
+
+        Without *driver*, the first installed of psycopg2, psycopg, pg8000 and
+        asyncpg (none is imported); ``postgresql://`` if none is.
+        """
+        installed = [] if driver else [name for name in SQLALCHEMY_DRIVERS if importlib.util.find_spec(name) is not None]
+        return self.endpoint.sqlalchemy_url(driver, installed)

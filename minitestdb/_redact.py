@@ -13,7 +13,7 @@ import re
 import threading
 from typing import Iterable
 
-__all__ = ["MASK", "redact", "redact_argv", "register_secret"]
+__all__ = ["MASK", "Masked", "redact", "redact_argv", "register_secret"]
 
 MASK = "***"
 
@@ -28,6 +28,32 @@ _URL_PASSWORD = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?!PAS
 _ASSIGNED_PASSWORD = re.compile(
     r"(?P<pre>\b(?:[A-Z_]*PASSWORD|password)=)(?P<pw>'[^']*'|\"[^\"]*\"|[^\s&;,]+)",
 )
+
+
+class Masked(str):
+    """A string that is its value everywhere (drivers, environments, argv, ``print``) but shows *shown* in its ``repr``.
+
+    URLs and passwords handed to tests are Masked: pytest prints a test's
+    arguments and locals with ``repr`` in its failure report, so the password
+    never reaches the report.
+
+    >>> url = Masked("postgresql://u:s3cret@h/d", "postgresql://u:***@h/d")
+    >>> url == "postgresql://u:s3cret@h/d", repr(url), str(url)
+    (True, "'postgresql://u:***@h/d'", 'postgresql://u:s3cret@h/d')
+    """
+
+    shown: str
+
+    def __new__(cls, value: str, shown: str) -> Masked:
+        self = super().__new__(cls, value)
+        self.shown = shown
+        return self
+
+    def __repr__(self) -> str:
+        return repr(self.shown)
+
+    def __reduce__(self) -> tuple[type[Masked], tuple[str, str]]:
+        return (Masked, (str(self), self.shown))
 
 
 def register_secret(secret: str) -> None:

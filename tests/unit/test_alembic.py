@@ -23,7 +23,7 @@ class DriverTest(unittest.TestCase):
             ("postgresql+asyncpg://u@h/d", ["psycopg2"], "postgresql+asyncpg"),
             ("postgres+pg8000://u@h/d", ["psycopg2"], "postgresql+pg8000"),
             ("postgresql://u@h/d", ["psycopg", "pg8000"], "postgresql+psycopg"),
-            ("driver://user:pass@localhost/dbname", ["psycopg2", "psycopg"], "postgresql"),
+            ("driver://user:pass@localhost/dbname", ["psycopg2", "psycopg"], "postgresql+psycopg2"),
             ("", ["pg8000"], "postgresql+pg8000"),
             ("", [], "postgresql"),
         ):

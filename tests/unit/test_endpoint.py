@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import unittest
 from unittest import mock
 
@@ -187,6 +188,59 @@ class RoundTripTest(Isolated):
                 if len(password) >= 4:
                     self.assertNotIn(password, redacted)
                 self.assertEqual(Endpoint.from_url(redacted).replace(password=password), e)
+
+
+class HandedToTestsTest(Isolated):
+    """What a test receives works as plain strings and keyword arguments, and shows no password in any repr."""
+
+    def test_every_value_masks_the_password_in_its_repr(self) -> None:
+        e = endpoint(user="app", password="pw-visible-9", dbname="test")
+        view = _View(e)
+        values = {
+            "url": view.url,
+            "password": view.password,
+            "env": view.env,
+            "connect_kwargs": view.connect_kwargs,
+            "sqlalchemy_url": view.sqlalchemy_url("psycopg"),
+            "default sqlalchemy_url": view.sqlalchemy_url(),
+            "endpoint": e,
+        }
+        for what, value in values.items():
+            with self.subTest(what=what):
+                self.assertNotIn("pw-visible-9", repr(value))
+                self.assertNotIn("pw-visible-9", repr([value]))  # containers use the item's repr too
+        self.assertEqual(str(view.url), "postgresql://app:pw-visible-9@127.0.0.1:5433/test")
+        self.assertEqual(view.env["PGPASSWORD"], "pw-visible-9")
+        self.assertEqual(view.env["DATABASE_URL"], view.url)
+        self.assertIn("pw-visible-9", f"{view.url}")  # formatting and str() give the real URL
+
+    def test_connect_kwargs_are_what_pg8000_and_asyncpg_take(self) -> None:
+        e = endpoint(user="app", password="pw", dbname="test")
+        self.assertEqual(_View(e).connect_kwargs, {"host": "127.0.0.1", "port": 5433, "user": "app", "password": "pw", "database": "test"})
+
+    def test_sqlalchemy_url_names_the_driver(self) -> None:
+        e = endpoint(user="app", password="p@ss", dbname="test")
+        for driver, installed, scheme in (
+            ("psycopg", (), "postgresql+psycopg"),
+            ("asyncpg", ("psycopg2",), "postgresql+asyncpg"),
+            (None, ("pg8000", "psycopg"), "postgresql+psycopg"),
+            (None, ("asyncpg",), "postgresql+asyncpg"),
+            (None, (), "postgresql"),
+        ):
+            with self.subTest(driver=driver, installed=installed):
+                self.assertEqual(e.sqlalchemy_url(driver, installed), f"{scheme}://app:p%40ss@127.0.0.1:5433/test")
+        with mock.patch("importlib.util.find_spec", side_effect=lambda name: object() if name == "pg8000" else None):
+            self.assertTrue(_View(e).sqlalchemy_url().startswith("postgresql+pg8000://"))
+
+    def test_masked_values_survive_pickling(self) -> None:
+        url = endpoint(password="pw-visible-9").url
+        back = pickle.loads(pickle.dumps(url))
+        self.assertEqual((back, repr(back)), (url, repr(url)))
+
+
+class _View(_endpoint.EndpointView):
+    def __init__(self, e: Endpoint) -> None:
+        self.endpoint = e
 
 
 load_tests = doctests(_endpoint)
