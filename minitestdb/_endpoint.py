@@ -10,7 +10,7 @@ environment is written or read.  Pure: no sockets, no processes.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, Sequence
+from typing import Any, Dict, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ._errors import ConfigurationError
@@ -49,7 +49,9 @@ class Endpoint:
     """Host, port, user, password, database (and libpq ``options``) of one PostgreSQL database.
 
     Immutable and hashable.  Its ``repr`` masks the password, and so do the
-    reprs of the password, URLs and environments it hands out (see :class:`Masked`).
+    reprs of the URLs, environments and keyword arguments it hands out (see
+    :class:`Masked`).  ``password`` itself is a plain string: some drivers
+    (asyncpg) take nothing else.
 
     >>> e = Endpoint(host="127.0.0.1", port=5433, user="app", password="p@ss", dbname="test")
     >>> print(e.url)  # the real URL for drivers; its repr masks the password
@@ -70,8 +72,7 @@ class Endpoint:
     options: str
 
     def __init__(self, *, host: str, port: int, user: str, password: str, dbname: str, options: str = "") -> None:
-        secret = Masked(password, MASK if password else "")
-        for name, value in (("host", host), ("port", port), ("user", user), ("password", secret), ("dbname", dbname), ("options", options)):
+        for name, value in (("host", host), ("port", port), ("user", user), ("password", password), ("dbname", dbname), ("options", options)):
             object.__setattr__(self, name, value)
         register_secret(password)
 
@@ -132,7 +133,7 @@ class Endpoint:
         >>> Endpoint(host="h", port=1, user="u", password="pw", dbname="d").connect_kwargs
         {'host': 'h', 'port': 1, 'user': 'u', 'password': '***', 'database': 'd'}
         """
-        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password, "database": self.dbname}
+        return _ConnectKwargs(host=self.host, port=self.port, user=self.user, password=self.password, database=self.dbname)
 
     @property
     def redacted_url(self) -> str:
@@ -150,7 +151,7 @@ class Endpoint:
             "PGHOST": self.host,
             "PGPORT": str(self.port),
             "PGUSER": self.user,
-            "PGPASSWORD": self.password,
+            "PGPASSWORD": Masked(self.password, MASK),
             "PGDATABASE": self.dbname,
             "DATABASE_URL": self.url,
         }
@@ -189,6 +190,13 @@ class Endpoint:
         user = unquote(parts.username or "") or "postgres"
         dbname = unquote(parts.path.lstrip("/")) or user
         return cls(host=host, port=port or 5432, user=user, password=password, dbname=dbname, options=query.get("options", [""])[0])
+
+
+class _ConnectKwargs(Dict[str, Any]):
+    """Keyword arguments for a driver: a plain dict of plain values (asyncpg accepts only exact ``str``), whose repr masks the password."""
+
+    def __repr__(self) -> str:
+        return repr({key: MASK if key == "password" and value else value for key, value in self.items()})
 
 
 class EndpointView:

@@ -62,7 +62,7 @@ def per_test_alembic(server: minitestdb.Server, tests: int, rounds: int) -> dict
         with server.connect() as conn:
             conn.query(f'create database "{name}"')
         config = Config(os.path.join(ALEMBIC_PROJECT, "alembic.ini"))
-        config.set_main_option("sqlalchemy.url", server.endpoint.replace(dbname=name).url.replace("postgresql://", "postgresql+psycopg://", 1))
+        config.set_main_option("sqlalchemy.url", server.endpoint.replace(dbname=name).sqlalchemy_url("psycopg"))
         command.upgrade(config, "head")
         with server.connect() as conn:
             conn.query(f'drop database "{name}" with (force)')

@@ -24,7 +24,7 @@ def minitestdb_migrate() -> minitestdb.Migrator:
 @pytest.fixture
 def session(minitestdb_database: minitestdb.Database) -> Iterator[Session]:
     """A session on this test's own database (a clone of the migrated template)."""
-    engine = create_engine(minitestdb_database.url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool)
+    engine = create_engine(minitestdb_database.sqlalchemy_url("psycopg"), poolclass=NullPool)
     with Session(engine) as session:
         yield session
     engine.dispose()

@@ -198,7 +198,6 @@ class HandedToTestsTest(Isolated):
         view = _View(e)
         values = {
             "url": view.url,
-            "password": view.password,
             "env": view.env,
             "connect_kwargs": view.connect_kwargs,
             "sqlalchemy_url": view.sqlalchemy_url("psycopg"),
@@ -211,6 +210,9 @@ class HandedToTestsTest(Isolated):
                 self.assertNotIn("pw-visible-9", repr([value]))  # containers use the item's repr too
         self.assertEqual(str(view.url), "postgresql://app:pw-visible-9@127.0.0.1:5433/test")
         self.assertEqual(view.env["PGPASSWORD"], "pw-visible-9")
+        # Drivers that accept only an exact str (asyncpg) get one.
+        self.assertIs(type(view.password), str)
+        self.assertEqual({type(value) for value in view.connect_kwargs.values()}, {str, int})
         self.assertEqual(view.env["DATABASE_URL"], view.url)
         self.assertIn("pw-visible-9", f"{view.url}")  # formatting and str() give the real URL
 

@@ -25,7 +25,7 @@ class ShopTest(DatabaseTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        engine = create_engine(self.database_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool)
+        engine = create_engine(self.database.sqlalchemy_url("psycopg"), poolclass=NullPool)
         self.addCleanup(engine.dispose)
         self.session = Session(engine)
         self.addCleanup(self.session.close)
