@@ -44,6 +44,7 @@ from ._watchdog import prune_containers
 
 if TYPE_CHECKING:
     from ._alembic import alembic
+    from ._locks import lock
     from ._migrators import Migrator, command, digest_inputs, function
     from ._pgconn import Connection
     from ._templates import Database, Template
@@ -61,6 +62,7 @@ _ON_FIRST_USE = {
     "command": "_migrators",
     "digest_inputs": "_migrators",
     "function": "_migrators",
+    "lock": "_locks",
 }
 
 
@@ -111,6 +113,7 @@ __all__ = [
     "down",
     "find_servers",
     "function",
+    "lock",
     "prune_containers",
     "server_from_env",
     "start",
