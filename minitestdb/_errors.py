@@ -30,6 +30,8 @@ __all__ = [
     "DockerPermissionError",
     "DockerTimeoutError",
     "ImageUnavailableError",
+    "LockDeadlockError",
+    "LockTimeoutError",
     "MigrationError",
     "MiniTestDBError",
     "NoSuchContainerError",
@@ -161,6 +163,14 @@ class ContainerExitedError(MiniTestDBError):
 
 class ReadinessTimeoutError(MiniTestDBError, TimeoutError):
     """The server did not accept a query before the readiness timeout."""
+
+
+class LockTimeoutError(MiniTestDBError, TimeoutError):
+    """A named lock (``minitestdb.lock``) was not granted within its timeout; the message names its holder."""
+
+
+class LockDeadlockError(MiniTestDBError):
+    """PostgreSQL found that waiting for a named lock would wait for ever (locks taken in opposite orders)."""
 
 
 class CleanupError(MiniTestDBError):

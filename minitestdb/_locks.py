@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, Sequence, Tuple, Union
 
 from ._endpoint import Endpoint
-from ._errors import ConfigurationError, DatabaseConnectionError, MiniTestDBError, ServerError
+from ._errors import ConfigurationError, DatabaseConnectionError, LockDeadlockError, LockTimeoutError, ServerError
 from ._owner import at_fork_in_child, hostname
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ __all__ = [
     "NOTICE_AFTER",
     "NOTICE_EVERY",
     "Holder",
-    "LockDeadlockError",
-    "LockTimeoutError",
     "NamedLock",
     "application_name",
     "deadlock_message",
@@ -90,14 +88,6 @@ _QUERY_MARGIN = 30.0
 _CONNECT_TIMEOUT = 10.0
 
 Names = Union[str, Iterable[str]]
-
-
-class LockTimeoutError(MiniTestDBError, TimeoutError):
-    """A named lock was not granted within its timeout."""
-
-
-class LockDeadlockError(MiniTestDBError):
-    """PostgreSQL found that waiting for a named lock would wait for ever (locks taken in opposite orders)."""
 
 
 # --- pure: keys, names, messages -----------------------------------------------------------

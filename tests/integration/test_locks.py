@@ -18,7 +18,8 @@ import threading
 import unittest
 
 import minitestdb
-from minitestdb._locks import NAMED_LOCK_NAMESPACE, LockTimeoutError
+from minitestdb._errors import LockTimeoutError
+from minitestdb._locks import NAMED_LOCK_NAMESPACE
 from minitestdb._owner import hostname
 from tests.integration.support import python_child, root_env, skip_or_fail, start_module_server, temp_dir
 

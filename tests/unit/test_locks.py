@@ -14,14 +14,12 @@ import minitestdb
 from minitestdb import _locks
 from minitestdb._admin_sql import LOCK_NAMESPACE
 from minitestdb._endpoint import Endpoint
-from minitestdb._errors import ConfigurationError, MiniTestDBError, ServerError, server_error_from_fields
+from minitestdb._errors import ConfigurationError, LockDeadlockError, LockTimeoutError, MiniTestDBError, ServerError, server_error_from_fields
 from minitestdb._locks import (
     NAMED_LOCK_NAMESPACE,
     NOTICE_AFTER,
     NOTICE_EVERY,
     Holder,
-    LockDeadlockError,
-    LockTimeoutError,
     application_name,
     deadlock_message,
     hold,
