@@ -72,7 +72,7 @@ def validate_server_name(name: str) -> str:
 
 
 def shared_container_name(name: str) -> str:
-    """The container name of the shared server called *name* (``up --name NAME``)."""
+    """The container name of the shared server called *name* (``up --server NAME``)."""
     return "minitestdb-" + validate_server_name(name)
 
 

@@ -86,7 +86,7 @@ class Server(EndpointView):
         self.docker = docker
         self.container_id: str = container.id if container else ""
         self.container_name: str = container.name if container else ""
-        #: The shared server's name (``up --name``), else the container's, else ``host:port``.
+        #: The shared server's name (``up --server``), else the container's, else ``host:port``.
         self.name: str = container.server_name if container else endpoint.address
         self.image: str = container.image if container else ""
         self.owned = owned
