@@ -303,7 +303,13 @@ def cmd_psql(args: argparse.Namespace) -> int:
         server.endpoint, list(args.psql_args), host_psql=shutil.which("psql"), container=server.container_id or None, docker_binary=server.docker.binary, tty=tty,
     )
     # Interactive sessions have no timeout: the person at the prompt decides when it ends.
-    return subprocess.call(argv, env=psql_environment(server.endpoint, os.environ))
+    child = subprocess.Popen(argv, env=psql_environment(server.endpoint, os.environ))
+    # Ctrl-C belongs to psql (it cancels the running query): it must not end us, and with us the session.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _build(server: Server, args: argparse.Namespace, *, name: str | None) -> Template:

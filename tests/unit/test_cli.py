@@ -395,7 +395,7 @@ class MinitestdbServerTest(unittest.TestCase):
                         mock.patch.object(_cli, "up", return_value=server) as up, mock.patch.object(_cli, "attach", return_value=server) as attach, \
                         mock.patch.object(_cli, "down", return_value=[]) as down, mock.patch.object(_cli, "DockerCLI", return_value=docker), \
                         mock.patch.object(_cli, "_database_exists", return_value=True), mock.patch("minitestdb._templates.drop_database"), \
-                        mock.patch.object(_cli.subprocess, "call", return_value=0), mock.patch.object(_cli.subprocess, "Popen") as popen, captured():
+                        mock.patch.object(_cli.subprocess, "Popen") as popen, captured():
                     popen.return_value.wait.return_value = 0
                     self.assertEqual(_cli.main([argv[0], *flag, *argv[1:]]), 0)
                     if called == "DockerCLI":
@@ -700,9 +700,15 @@ class PsqlTest(unittest.TestCase):
         endpoint = Endpoint(host="127.0.0.1", port=5999, user="postgres", password="psql-cli-pw", dbname="postgres")
         server = fake_server(endpoint)
         with environment(**env), mock.patch.object(_cli, "attach", return_value=server) as attach, mock.patch.object(_cli.Server, "from_url", return_value=server) as from_url, \
-                mock.patch.object(_cli.shutil, "which", return_value="/usr/bin/psql"), mock.patch.object(_cli.subprocess, "call", return_value=3) as call, \
+                mock.patch.object(_cli.shutil, "which", return_value="/usr/bin/psql"), mock.patch.object(_cli.subprocess, "Popen") as call, \
                 mock.patch.dict(_cli.os.environ, {"PGSERVICE": "prod"}), captured():
+            handlers = []
+            call.return_value.wait.side_effect = lambda: handlers.append(_cli.signal.getsignal(_cli.signal.SIGINT)) or 3
+            before = _cli.signal.getsignal(_cli.signal.SIGINT)
             self.assertEqual(_cli.main(argv), 3)
+        # Ctrl-C is psql's (it cancels a query) while it runs, ours again afterwards.
+        self.assertEqual(handlers, [_cli.signal.SIG_IGN])
+        self.assertEqual(_cli.signal.getsignal(_cli.signal.SIGINT), before)
         return attach, from_url, call
 
     def test_host_psql_gets_the_arguments_and_the_password_through_the_environment(self) -> None:
