@@ -23,12 +23,14 @@ __all__ = [
     "build_spec",
     "check_port_and_timeout",
     "check_reusable",
+    "command_settings",
     "create_argv",
     "data_volume",
     "exit_reason",
     "owner_labels",
     "parse_inspect",
     "private_container_name",
+    "settings_mismatch",
     "shared_container_name",
     "validate_server_name",
 ]
@@ -70,7 +72,7 @@ def validate_server_name(name: str) -> str:
 
 
 def shared_container_name(name: str) -> str:
-    """The container name of the shared server called *name* (``up --name NAME``)."""
+    """The container name of the shared server called *name* (``up --server NAME``)."""
     return "minitestdb-" + validate_server_name(name)
 
 
@@ -185,7 +187,7 @@ def create_argv(spec: ContainerSpec) -> list[str]:
 class ContainerInfo:
     """What minitestdb reads back from ``docker inspect`` of one container."""
 
-    __slots__ = ("env", "error", "exit_code", "host", "id", "image", "labels", "name", "port", "running", "started_at", "status")
+    __slots__ = ("command", "env", "error", "exit_code", "host", "id", "image", "labels", "name", "port", "running", "started_at", "status")
 
     def __init__(
         self,
@@ -202,6 +204,7 @@ class ContainerInfo:
         labels: Mapping[str, str],
         env: Mapping[str, str],
         error: str = "",
+        command: Sequence[str] = (),
     ) -> None:
         self.id = id
         self.name = name
@@ -215,6 +218,8 @@ class ContainerInfo:
         self.labels = labels
         self.env = env
         self.error = error
+        #: The container's command (``Config.Cmd``): ``postgres -c NAME=VALUE ...`` for a server with settings.
+        self.command = tuple(command)
 
     def __repr__(self) -> str:
         # No env: it holds the password.
@@ -241,9 +246,35 @@ class ContainerInfo:
         return self.labels.get(LABEL_SHARED) == "1"
 
     @property
+    def settings(self) -> dict[str, str]:
+        """The server settings the container was started with (each ``-c NAME=VALUE`` of its command)."""
+        return command_settings(self.command)
+
+    @property
     def created(self) -> float | None:
         value = self.labels.get(LABEL_CREATED, "")
         return float(value) if value.isdigit() else None
+
+
+def command_settings(command: Sequence[str]) -> dict[str, str]:
+    """The ``-c NAME=VALUE`` (and ``-cNAME=VALUE``) settings of a ``postgres`` command line.
+
+    >>> command_settings(["postgres", "-c", "fsync=off", "-cmax_connections=200"])
+    {'fsync': 'off', 'max_connections': '200'}
+    """
+    found: dict[str, str] = {}
+    items = list(command)
+    for index, item in enumerate(items):
+        if item == "-c" and index + 1 < len(items):
+            setting = items[index + 1]
+        elif item.startswith("-c") and len(item) > 2:
+            setting = item[2:]
+        else:
+            continue
+        key, sep, value = setting.partition("=")
+        if sep:
+            found[key] = value
+    return found
 
 
 def _published(ports: Mapping[str, Any] | None) -> tuple[str | None, int | None]:
@@ -286,6 +317,7 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
         labels=dict(config.get("Labels") or {}),
         env=env,
         error=str(state.get("Error", "") or ""),
+        command=[str(part) for part in (config.get("Cmd") or [])],
     )
 
 
@@ -343,20 +375,56 @@ def check_port_and_timeout(port: int | None, timeout: float) -> None:
         raise ConfigurationError(f"The startup timeout must be positive, not {timeout!r}.")
 
 
-def check_reusable(info: ContainerInfo, *, name: str, image: str, explicit_image: bool, port: int | None, user: str) -> None:
-    """Raise ConfigurationError unless the existing container *info* is the shared server that was asked for."""
+def check_reusable(
+    info: ContainerInfo,
+    *,
+    name: str,
+    image: str,
+    explicit_image: bool,
+    port: int | None,
+    user: str,
+    settings: Mapping[str, str | None] | None = None,
+    password: str | None = None,
+) -> None:
+    """Raise ConfigurationError unless the existing container *info* is the shared server that was asked for.
+
+    *settings* asked for must be the ones it runs with (a ``None`` value: that
+    setting must not be set); settings not asked for do not matter, so asking
+    for none never refuses.  A *password* asked for must be its password (read
+    back from the container; never shown).
+    """
+    down_hint = f"run `python -m minitestdb down --server {name}` first, or use another server name."
     if info.labels.get(LABEL) != "1":
-        raise ConfigurationError(f"A container named {info.name} exists but was not made by minitestdb: remove or rename it, or use another --name.")
+        raise ConfigurationError(f"A container named {info.name} exists but was not made by minitestdb: remove or rename it, or use another server name.")
     if explicit_image and info.image != image:
-        raise ConfigurationError(
-            f"The shared server {name!r} runs the image {info.image!r}, not {image!r}: run `python -m minitestdb down --name {name}` first, or use another --name."
-        )
+        raise ConfigurationError(f"The shared server {name!r} runs the image {info.image!r}, not {image!r}: {down_hint}")
     if port is not None and info.port not in (None, port):
-        raise ConfigurationError(
-            f"The shared server {name!r} listens on port {info.port}, not {port}: run `python -m minitestdb down --name {name}` first, or use another --name."
-        )
+        raise ConfigurationError(f"The shared server {name!r} listens on port {info.port}, not {port}: {down_hint}")
     if info.user != user:
-        raise ConfigurationError(f"The shared server {name!r} was made for the user {info.user!r}, not {user!r}: use another --name.")
+        raise ConfigurationError(f"The shared server {name!r} was made for the user {info.user!r}, not {user!r}: use another server name.")
+    differ = settings_mismatch(info.settings, settings or {})
+    if differ:
+        raise ConfigurationError(f"The shared server {name!r} runs with other settings ({'; '.join(differ)}): {down_hint}")
+    if password is not None and info.password != password:
+        raise ConfigurationError(f"The shared server {name!r} was started with another password: {down_hint}")
+
+
+def settings_mismatch(running: Mapping[str, str], asked: Mapping[str, str | None]) -> list[str]:
+    """What differs between the settings a server runs with and those asked for, one phrase each (asked-for order).
+
+    >>> settings_mismatch({"fsync": "off", "max_connections": "100"}, {"max_connections": "200", "fsync": "off", "work_mem": None})
+    ['max_connections=100, not 200']
+    >>> settings_mismatch({"fsync": "off"}, {"fsync": None, "jit": "off"})
+    ['fsync=off, not unset', 'jit unset, not off']
+    """
+    differ = []
+    for key, value in asked.items():
+        have = running.get(key)
+        if have == (None if value is None else str(value)):
+            continue
+        shown_have = f"{key}={have}" if have is not None else f"{key} unset"
+        differ.append(f"{shown_have}, not {'unset' if value is None else value}")
+    return differ
 
 
 def exit_reason(log_tail: str) -> str:

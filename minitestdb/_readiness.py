@@ -85,16 +85,21 @@ def wait_until_ready(
     diagnostics: Diagnostics,
     check_container: Callable[[], None] | None = None,
     method: str = "wire",
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     """Poll every 25 ms until a query succeeds; raise at once on a fatal answer.
 
     *check_container* is called about every 0.3 s and raises (ContainerExitedError)
     when the container has stopped, so a crash fails fast, not after *timeout*.
+    *progress*, if given, hears ``waiting for PostgreSQL... N s`` once per whole
+    second waited (nothing when the server answers within the first second).
     """
     check_method(method)
     diagnostics.readiness_method = method
-    deadline = time.monotonic() + timeout
-    next_state_check = time.monotonic() + STATE_CHECK_INTERVAL
+    began = time.monotonic()
+    deadline = began + timeout
+    next_state_check = began + STATE_CHECK_INTERVAL
+    said = 0
     while True:
         diagnostics.readiness_attempts += 1
         remaining = deadline - time.monotonic()
@@ -106,6 +111,10 @@ def wait_until_ready(
             if not is_retryable(exc):
                 raise
         now = time.monotonic()
+        waited = int(now - began)
+        if progress is not None and waited > said:
+            said = waited
+            progress(f"waiting for PostgreSQL... {waited} s")
         if check_container is not None and now >= next_state_check:
             check_container()
             next_state_check = now + STATE_CHECK_INTERVAL

@@ -86,7 +86,7 @@ class Server(EndpointView):
         self.docker = docker
         self.container_id: str = container.id if container else ""
         self.container_name: str = container.name if container else ""
-        #: The shared server's name (``up --name``), else the container's, else ``host:port``.
+        #: The shared server's name (``up --server``), else the container's, else ``host:port``.
         self.name: str = container.server_name if container else endpoint.address
         self.image: str = container.image if container else ""
         self.owned = owned
@@ -245,7 +245,10 @@ def _labels(*, name: str, shared: bool, user: str, dbname: str) -> dict[str, str
     return owner_labels(name=name, shared=shared, user=user, dbname=dbname, pid=os.getpid(), host=hostname(), now=time.time())
 
 
-def _launch(docker: DockerCLI, spec: ContainerSpec, *, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics) -> Server:
+def _launch(
+    docker: DockerCLI, spec: ContainerSpec, *, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics,
+    progress: Callable[[str], None] | None = None,
+) -> Server:
     """Create and start the container, then wait; remove it again if anything fails."""
     register_secret(password)
     diagnostics.image = spec.image
@@ -256,7 +259,10 @@ def _launch(docker: DockerCLI, spec: ContainerSpec, *, password: str, owned: boo
     try:
         docker.start(container_id)
         diagnostics.mark("started")
-        return _await_server(docker, container_id, spec.name, password=password, owned=owned, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics)
+        return _await_server(
+            docker, container_id, spec.name, password=password, owned=owned, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
+            diagnostics=diagnostics, progress=progress,
+        )
     except BaseException as exc:
         # KeyboardInterrupt included: never leave a half-started container behind.
         if isinstance(exc, MiniTestDBError) and not diagnostics.log_tail:
@@ -269,7 +275,8 @@ def _launch(docker: DockerCLI, spec: ContainerSpec, *, password: str, owned: boo
 
 
 def _await_server(
-    docker: DockerCLI, container: str, name: str, *, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics
+    docker: DockerCLI, container: str, name: str, *, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics,
+    progress: Callable[[str], None] | None = None,
 ) -> Server:
     """Read the mapped port, wait for a real query, and return the Server."""
     check = _container_checker(docker, container, name, diagnostics)
@@ -282,7 +289,7 @@ def _await_server(
     endpoint = Endpoint(host=info.host, port=info.port, user=info.user, password=password, dbname=info.dbname)
     diagnostics.host, diagnostics.port = info.host, info.port
     try:
-        wait_until_ready(endpoint, timeout=timeout, diagnostics=diagnostics, check_container=check, method=readiness)
+        wait_until_ready(endpoint, timeout=timeout, diagnostics=diagnostics, check_container=check, method=readiness, progress=progress)
     except MiniTestDBError:
         if not diagnostics.log_tail:
             diagnostics.set_log_tail(docker.log_tail(container, lines=LOG_TAIL_LINES))
@@ -312,6 +319,7 @@ def start(
     pull: bool = True,
     keep_on_failure: bool = False,
     docker: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Server:
     """Start a PostgreSQL server private to this process and wait until it answers.
 
@@ -320,13 +328,15 @@ def start(
     fsync, synchronous_commit and full_page_writes; ``settings`` overrides single
     server settings (``None`` removes one), ``tmpfs`` and ``initdb_args`` override
     the rest.  ``readiness='pg8000'`` checks readiness with pg8000 if installed.
+    *progress*, if given, receives one-line messages while it works (a pull,
+    the wait for PostgreSQL).
     """
     check_port_and_timeout(port, timeout)
     check_method(readiness)
     cli = DockerCLI(docker)
     resolved = image or read_env().image
     diagnostics = Diagnostics()
-    image_info = ensure_image(cli, resolved, pull=pull)
+    image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
     password = password or _new_password()
     container_name = private_container_name(os.getpid(), os.urandom(4).hex())
     # Before the container exists: a SIGKILL from here on is covered.
@@ -335,7 +345,7 @@ def start(
         image=resolved, image_info=image_info, name=container_name, labels=_labels(name=container_name, shared=False, user=user, dbname=dbname),
         user=user, dbname=dbname, port=port, fast=fast, tmpfs=tmpfs, initdb_args=initdb_args, settings=settings, env=env, extra_args=extra_docker_args,
     )
-    return _launch(cli, spec, password=password, owned=True, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics)
+    return _launch(cli, spec, password=password, owned=True, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics, progress=progress)
 
 
 def up(
@@ -345,6 +355,7 @@ def up(
     port: int | None = None,
     user: str = "postgres",
     dbname: str = "postgres",
+    password: str | None = None,
     fast: bool = True,
     settings: Mapping[str, str | None] | None = None,
     readiness: str = "wire",
@@ -358,9 +369,12 @@ def up(
 
     Every process asking for the same name gets the same container: its
     password is read back from the container, so no file is shared.  Closing
-    the returned Server does not remove it; :func:`down` does.  *progress*, if
-    given, receives one-line messages about what is happening (the CLI prints
-    them on stderr).
+    the returned Server does not remove it; :func:`down` does.  *password*
+    (default: a random one) and *settings* (``{"max_connections": "200"}``) are
+    used when it is created; reusing a server whose password, or whose value of a
+    setting asked for, differs is a ConfigurationError, as for the image and port.
+    *progress*, if given, receives one-line messages about what is happening (the
+    CLI prints them on stderr on a terminal).
     """
     say = progress or (lambda message: None)
     check_port_and_timeout(port, timeout)
@@ -375,7 +389,7 @@ def up(
     for _ in range(3):
         info = cli.inspect(container_name)
         if info is None:
-            image_info = ensure_image(cli, resolved, pull=pull, prefetch=prefetch)
+            image_info = ensure_image(cli, resolved, pull=pull, prefetch=prefetch, progress=progress)
             prefetch = None
             say(f"starting the server {name!r} from {resolved}")
             spec = build_spec(
@@ -383,10 +397,13 @@ def up(
                 user=user, dbname=dbname, port=port, fast=fast, settings=settings,
             )
             try:
-                return _launch(cli, spec, password=_new_password(), owned=False, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics)
+                return _launch(
+                    cli, spec, password=password or _new_password(), owned=False, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
+                    diagnostics=diagnostics, progress=progress,
+                )
             except ContainerNameConflictError:
                 continue  # another process created it first: reuse theirs
-        check_reusable(info, name=name, image=resolved, explicit_image=bool(image or environment.explicit_image), port=port, user=user)
+        check_reusable(info, name=name, image=resolved, explicit_image=bool(image or environment.explicit_image), port=port, user=user, settings=settings, password=password or None)
         diagnostics.reused = True
         diagnostics.container_id, diagnostics.container_name, diagnostics.image = info.id, info.name, info.image
         say(f"reusing the server {name!r} ({info.name})" if info.running else f"restarting the stopped server {name!r}")
@@ -396,7 +413,10 @@ def up(
                 diagnostics.mark("started")
             except NoSuchContainerError:
                 continue
-        server = _await_server(cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness=readiness, keep_on_failure=True, diagnostics=diagnostics)
+        server = _await_server(
+            cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness=readiness, keep_on_failure=True, diagnostics=diagnostics,
+            progress=progress,
+        )
         if prefetch is not None:
             prefetch.wait()
         return server
@@ -416,9 +436,9 @@ def attach(name: str = "default", *, docker: str | None = None, timeout: float =
     cli = DockerCLI(docker)
     info = cli.inspect(shared_container_name(name))
     if info is None or info.labels.get(LABEL) != "1":
-        raise MiniTestDBError(f"No minitestdb server named {name!r} exists: start it with `python -m minitestdb up --name {name}`.")
+        raise MiniTestDBError(f"No minitestdb server named {name!r} exists: start it with `python -m minitestdb up --server {name}`.")
     if not info.running:
-        raise MiniTestDBError(f"The minitestdb server {name!r} is not running ({info.status}): start it with `python -m minitestdb up --name {name}`.")
+        raise MiniTestDBError(f"The minitestdb server {name!r} is not running ({info.status}): start it with `python -m minitestdb up --server {name}`.")
     diagnostics = Diagnostics(reused=True, container_id=info.id, container_name=info.name, image=info.image)
     return _await_server(cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness="wire", keep_on_failure=True, diagnostics=diagnostics)
 

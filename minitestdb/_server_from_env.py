@@ -10,19 +10,19 @@ from ._server import Server, start, up
 __all__ = ["server_from_env"]
 
 
-def server_from_env(*, private: bool = False, name: str = "default", **options: Any) -> Server:
+def server_from_env(*, private: bool = False, name: str | None = None, **options: Any) -> Server:
     """The server tests should use.
 
     ``TEST_DATABASE_URL`` set and non-empty: that server, no container (a
     malformed or unreachable URL is a clear error without the password).
-    Otherwise the shared server *name* (started, or reused across processes),
-    or with *private* a server for this process alone, removed at exit.
-    *options* go to :func:`up` or :func:`start`.
+    Otherwise the shared server *name* (default: ``MINITESTDB_SERVER``, else
+    ``default``; started, or reused across processes), or with *private* a
+    server for this process alone, removed at exit.  *options* go to
+    :func:`up` or :func:`start`.
     """
-    url = read_env().test_database_url
-    if url:
-        return Server.from_url(url)
+    environment = read_env()
+    if environment.test_database_url:
+        return Server.from_url(environment.test_database_url)
     if private:
-        options.pop("progress", None)  # start() prints nothing while it works
         return start(**options)
-    return up(name, **options)
+    return up(name or environment.server, **options)

@@ -1,4 +1,4 @@
-"""`python -m minitestdb run -- CMD`: variables, exit code, and cleanup even on Ctrl-C."""
+"""`python -m minitestdb run -- CMD`: variables, exit code, and cleanup even on Ctrl-C and SIGTERM; --keep; --private."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import unittest
 
 import minitestdb
+from minitestdb._docker import DockerCLI
 from tests.integration.support import database_names, minitestdb_cli, root_env, sql_dir, start_module_server
 
 SERVER: minitestdb.Server  # this module's private server, from setUpModule
@@ -64,14 +65,18 @@ class RunTest(unittest.TestCase):
         self.assertEqual((proc.returncode, proc.stdout.strip()), (0, "3"), proc.stderr)
 
     def test_keep(self) -> None:
-        proc = self.run_cli("--keep", "--", sys.executable, "-c", CHILD, "0")
+        proc = self.run_cli("--keep", "--label", "later", "--", sys.executable, "-c", CHILD, "0")
         name = json.loads(proc.stdout.strip().splitlines()[0])["PGDATABASE"]
+        self.assertTrue(name.startswith("mtdb_later_"), name)
         self.assertIn(name, databases())
-        with SERVER.connect() as conn:
-            conn.query(f'drop database "{name}"')
+        self.assertIn(f"drop it with `python -m minitestdb drop {name}` with the same TEST_DATABASE_URL", proc.stderr)
+        self.assertNotIn(SERVER.password, proc.stderr)
+        # the command it printed works
+        self.assertEqual(minitestdb_cli("drop", name, env=self.env).returncode, 0)
+        self.assertNotIn(name, databases())
 
     def test_ctrl_c_and_sigterm_still_clean_up(self) -> None:
-        for sig, whole_group in ((signal.SIGINT, True), (signal.SIGTERM, False)):
+        for sig, whole_group, code in ((signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)):
             with self.subTest(signal=sig.name):
                 before = databases()
                 proc = subprocess.Popen(
@@ -89,8 +94,29 @@ class RunTest(unittest.TestCase):
                 proc.stdout.close()
                 assert proc.stderr is not None
                 proc.stderr.close()
-                self.assertEqual(proc.returncode, 130)
+                self.assertEqual(proc.returncode, code)
                 self.assertEqual(databases() - before, set())
+
+    def test_private_leaves_nothing_even_on_sigterm(self) -> None:
+        docker = DockerCLI()
+        for stop in (False, True):
+            with self.subTest(sigterm=stop):
+                # TEST_DATABASE_URL is set: --private uses a server of its own all the same.
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "minitestdb", "run", "--private", "--sql", self.migrations, "--", sys.executable, "-c", CHILD, "sleep" if stop else "5"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env,
+                )
+                assert proc.stdout is not None and proc.stderr is not None
+                seen = json.loads(proc.stdout.readline())
+                self.assertNotEqual(seen["PGPORT"], str(SERVER.port))
+                self.assertEqual(len(docker.ps([f"minitestdb.owner-pid={proc.pid}"])), 1, "its own container, while the command runs")
+                if stop:
+                    proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+                proc.stdout.close()
+                proc.stderr.close()
+                self.assertEqual(proc.returncode, 143 if stop else 5)
+                self.assertEqual(docker.ps([f"minitestdb.owner-pid={proc.pid}"]), [], "the private server is removed")
 
     def test_no_command_is_a_clear_error(self) -> None:
         proc = self.run_cli("--")

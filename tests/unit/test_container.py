@@ -14,6 +14,7 @@ from minitestdb._container import (
     build_spec,
     check_port_and_timeout,
     check_reusable,
+    command_settings,
     create_argv,
     data_volume,
     exit_reason,
@@ -258,19 +259,19 @@ class CheckTest(unittest.TestCase):
     def test_each_refusal(self) -> None:
         info = self.running()
         cases = [
-            (self.running(minitestdb=None), {}, "A container named mt-fixture exists but was not made by minitestdb: remove or rename it, or use another --name."),
-            (self.running(minitestdb="0"), {}, "A container named mt-fixture exists but was not made by minitestdb: remove or rename it, or use another --name."),
+            (self.running(minitestdb=None), {}, "A container named mt-fixture exists but was not made by minitestdb: remove or rename it, or use another server name."),
+            (self.running(minitestdb="0"), {}, "A container named mt-fixture exists but was not made by minitestdb: remove or rename it, or use another server name."),
             (
                 info, {"image": "postgres:18"},
                 "The shared server 'default' runs the image 'minitestdb/postgres-test:15', not 'postgres:18': "
-                "run `python -m minitestdb down --name default` first, or use another --name.",
+                "run `python -m minitestdb down --server default` first, or use another server name.",
             ),
             (
                 info, {"port": 6543},
-                "The shared server 'default' listens on port 32770, not 6543: run `python -m minitestdb down --name default` first, or use another --name.",
+                "The shared server 'default' listens on port 32770, not 6543: run `python -m minitestdb down --server default` first, or use another server name.",
             ),
-            (info, {"user": "app"}, "The shared server 'default' was made for the user 'postgres', not 'app': use another --name."),
-            (self.running(**{"minitestdb.user": "app"}), {}, "The shared server 'default' was made for the user 'app', not 'postgres': use another --name."),
+            (info, {"user": "app"}, "The shared server 'default' was made for the user 'postgres', not 'app': use another server name."),
+            (self.running(**{"minitestdb.user": "app"}), {}, "The shared server 'default' was made for the user 'app', not 'postgres': use another server name."),
             # the first failing rule is the one reported
             (self.running(minitestdb=None), {"image": "postgres:18", "port": 1, "user": "x"}, "A container named mt-fixture exists but was not made by minitestdb"),
             (info, {"image": "postgres:18", "port": 1, "user": "x"}, "The shared server 'default' runs the image"),
@@ -279,6 +280,53 @@ class CheckTest(unittest.TestCase):
             with self.subTest(kwargs=kwargs, labels=sorted(container.labels)), self.assertRaises(ConfigurationError) as ctx:
                 self.check(container, **kwargs)
             self.assertTrue(str(ctx.exception).startswith(message), str(ctx.exception))
+
+
+    def with_command(self, *command: str) -> ContainerInfo:
+        data = fixture("inspect_running.json")
+        assert isinstance(data, list)
+        data[0]["Config"]["Cmd"] = list(command)
+        return parse_inspect(data[0])
+
+    def test_settings_asked_for_must_be_the_ones_it_runs_with(self) -> None:
+        info = self.with_command("postgres", "-c", "fsync=off", "-c", "max_connections=200", "-c", "max_prepared_transactions=10")
+        self.assertEqual(info.settings, {"fsync": "off", "max_connections": "200", "max_prepared_transactions": "10"})
+        # asking nothing, a subset, or the same values: reused
+        for settings in (None, {}, {"max_connections": "200"}, {"max_prepared_transactions": "10", "fsync": "off"}, {"work_mem": None}):
+            with self.subTest(settings=settings):
+                self.check(info, settings=settings)
+        down = "run `python -m minitestdb down --server default` first, or use another server name."
+        cases = [
+            ({"max_connections": "100"}, "max_connections=200, not 100"),
+            ({"max_prepared_transactions": "0", "max_connections": "300"}, "max_prepared_transactions=10, not 0; max_connections=200, not 300"),
+            ({"work_mem": "64MB"}, "work_mem unset, not 64MB"),
+            ({"fsync": None}, "fsync=off, not unset"),
+        ]
+        for settings, differ in cases:
+            with self.subTest(settings=settings), self.assertRaises(ConfigurationError) as ctx:
+                self.check(info, settings=settings)
+            self.assertEqual(str(ctx.exception), f"The shared server 'default' runs with other settings ({differ}): {down}")
+        # a server started without settings (the image's own command) runs with none
+        self.assertEqual(self.with_command("postgres").settings, {})
+        with self.assertRaises(ConfigurationError):
+            self.check(self.with_command(), settings={"max_connections": "200"})
+
+    def test_command_settings(self) -> None:
+        self.assertEqual(command_settings(["postgres", "-c", "a=1", "-cb=2", "-c", "c=x=y", "-c", "novalue", "-c"]), {"a": "1", "b": "2", "c": "x=y"})
+        self.assertEqual(command_settings([]), {})
+
+    def test_a_password_asked_for_must_be_its_password_and_is_never_shown(self) -> None:
+        info = self.running()
+        self.assertTrue(info.password)
+        self.check(info, password=None)
+        self.check(info, password=info.password)
+        with self.assertRaises(ConfigurationError) as ctx:
+            self.check(info, password="check-other-pw")
+        self.assertEqual(
+            str(ctx.exception),
+            "The shared server 'default' was started with another password: run `python -m minitestdb down --server default` first, or use another server name.",
+        )
+        self.assertNotIn(info.password, ctx.exception.full_text())
 
 
 class CheckPortAndTimeoutTest(unittest.TestCase):

@@ -74,6 +74,19 @@ class EnsureImageMockedTest(unittest.TestCase):
         docker.pull.assert_called_once_with("postgres:17", show_progress=True)
         self.assertEqual(err.getvalue(), "minitestdb: pulling postgres:17 (first use only)...\n")
 
+    def test_progress_when_the_caller_asks_for_it(self) -> None:
+        docker = self.docker(None, {"Id": "x"})
+        heard: list[str] = []
+        with mock.patch.object(_image, "_show_progress", return_value=False), contextlib.redirect_stderr(io.StringIO()) as err:
+            ensure_image(docker, "postgres:17", pull=True, progress=heard.append)
+        docker.pull.assert_called_once_with("postgres:17", show_progress=True)
+        self.assertEqual((heard, err.getvalue()), (["pulling postgres:17 (first use only)..."], ""))
+
+    def test_no_progress_for_an_image_that_is_present(self) -> None:
+        heard: list[str] = []
+        ensure_image(self.docker({"Id": "x"}), "postgres:17", pull=True, progress=heard.append)
+        self.assertEqual(heard, [])
+
     def test_pulled_but_not_inspectable(self) -> None:
         docker = self.docker(None, None)
         with mock.patch.object(_image, "_show_progress", return_value=False), self.assertRaises(ImageUnavailableError) as ctx:

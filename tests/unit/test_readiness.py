@@ -119,6 +119,21 @@ class WaitUntilReadyTest(unittest.TestCase):
         self.wait([DatabaseConnectionError("refused"), None], check_container=check)
         check.assert_not_called()
 
+    def test_progress_hears_each_whole_second_waited(self) -> None:
+        # A fake clock: each monotonic() call advances 0.4 s (two per failed attempt); time.sleep does nothing.
+        ticks = iter(i * 0.4 for i in range(1000))
+        heard: list[str] = []
+        with mock.patch.object(_readiness.time, "monotonic", side_effect=lambda: next(ticks)), mock.patch.object(_readiness.time, "sleep"), \
+                mock.patch.object(_readiness, "probe", side_effect=[DatabaseConnectionError("refused")] * 5 + [None]):
+            wait_until_ready(ENDPOINT, timeout=30, diagnostics=Diagnostics(), progress=heard.append)
+        self.assertEqual(heard, ["waiting for PostgreSQL... 1 s", "waiting for PostgreSQL... 2 s", "waiting for PostgreSQL... 3 s", "waiting for PostgreSQL... 4 s"])
+
+    def test_no_progress_when_the_server_answers_within_a_second(self) -> None:
+        heard: list[str] = []
+        with mock.patch.object(_readiness, "probe", side_effect=[DatabaseConnectionError("refused"), None]):
+            wait_until_ready(ENDPOINT, timeout=30, diagnostics=Diagnostics(), progress=heard.append)
+        self.assertEqual(heard, [])
+
     def test_unknown_method_probes_nothing(self) -> None:
         with self.assertRaises(ConfigurationError):
             self.wait(None, method="telepathy")

@@ -81,6 +81,27 @@ class StartFailureTest(FakeDockerMixin):
         for argv in self.fake_calls():
             self.assertNotIn("pw-that-must-stay-private", " ".join(argv))
 
+    def test_up_creates_with_the_password_and_settings_asked_for(self) -> None:
+        self.use_fake_docker("exits-on-start")
+        with self.assertRaises(minitestdb.ContainerExitedError):
+            minitestdb.up("fake", password="pw-up-fixed-1", settings={"max_connections": "200", "fsync": None})
+        create = next(argv for argv in self.fake_calls() if argv[0] == "create")
+        self.assertNotIn("pw-up-fixed-1", " ".join(create))
+        self.assertIn("max_connections=200", create)
+        self.assertNotIn("fsync=off", create)
+        self.assertIn("synchronous_commit=off", create)
+
+    def test_up_checks_the_password_and_settings_on_reuse(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+
+        info = parse_inspect({"Name": "/minitestdb-fake", "State": {"Running": True}, "Config": {"Image": "fake:1", "Labels": {"minitestdb": "1"}}})
+        refused = minitestdb.ConfigurationError("refused")
+        with mock.patch.object(_server.DockerCLI, "inspect", return_value=info), mock.patch.object(_server.DockerCLI, "image_inspect", return_value={}), \
+                mock.patch.object(_server, "check_reusable", side_effect=refused) as check, self.assertRaises(minitestdb.ConfigurationError):
+            minitestdb.up("fake", password="pw-up-fixed-2", settings={"max_connections": "200"})
+        self.assertEqual((check.call_args.kwargs["password"], check.call_args.kwargs["settings"]), ("pw-up-fixed-2", {"max_connections": "200"}))
+
     def test_bad_options_are_configuration_errors(self) -> None:
         for kwargs in ({"port": 0}, {"port": 70000}, {"readiness": "telepathy"}, {"timeout": 0}):
             with self.subTest(kwargs=kwargs), self.assertRaises(minitestdb.ConfigurationError):

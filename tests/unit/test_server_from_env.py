@@ -18,12 +18,15 @@ def progress(message: str) -> None:
 
 
 class ServerFromEnvTest(unittest.TestCase):
-    def call(self, test_database_url: str | None, **kwargs: Any) -> tuple[object, dict[str, mock.Mock]]:
+    def call(self, test_database_url: str | None, *, server: str | None = None, **kwargs: Any) -> tuple[object, dict[str, mock.Mock]]:
         with mock.patch.dict(os.environ), mock.patch.object(_server_from_env, "up") as up, \
                 mock.patch.object(_server_from_env, "start") as start, mock.patch.object(_server_from_env.Server, "from_url") as from_url:
             os.environ.pop("TEST_DATABASE_URL", None)
+            os.environ.pop("MINITESTDB_SERVER", None)
             if test_database_url is not None:
                 os.environ["TEST_DATABASE_URL"] = test_database_url
+            if server is not None:
+                os.environ["MINITESTDB_SERVER"] = server
             result = server_from_env(**kwargs)
         return result, {"up": up, "start": start, "from_url": from_url}
 
@@ -60,15 +63,22 @@ class ServerFromEnvTest(unittest.TestCase):
         _, mocks = self.call("", name="ci", timeout=5.0)
         mocks["up"].assert_called_once_with("ci", timeout=5.0)
 
-    def test_a_private_server_drops_progress_and_the_name(self) -> None:
+    def test_minitestdb_server_is_the_default_name(self) -> None:
+        # (MINITESTDB_SERVER, name=) -> the shared server's name
+        for variable, name, expected in ((None, None, "default"), ("", None, "default"), ("ci", None, "ci"), (" ci ", None, "ci"), ("ci", "mine", "mine")):
+            with self.subTest(variable=variable, name=name):
+                _, mocks = self.call(None, server=variable, name=name)
+                mocks["up"].assert_called_once_with(expected)
+
+    def test_a_private_server_drops_the_name(self) -> None:
         _, mocks = self.call(None, private=True, name="ci", image="postgres:16", progress=progress, timeout=5.0)
-        mocks["start"].assert_called_once_with(image="postgres:16", timeout=5.0)
+        mocks["start"].assert_called_once_with(image="postgres:16", progress=progress, timeout=5.0)
         _, mocks = self.call(None, private=True)
         mocks["start"].assert_called_once_with()
 
     def test_the_environment_is_read_at_call_time(self) -> None:
         with mock.patch.object(_server_from_env, "up") as up, mock.patch.object(_server_from_env.Server, "from_url") as from_url, \
-                mock.patch.dict(os.environ, {"TEST_DATABASE_URL": ""}):
+                mock.patch.dict(os.environ, {"TEST_DATABASE_URL": "", "MINITESTDB_SERVER": ""}):
             server_from_env()
             os.environ["TEST_DATABASE_URL"] = URL
             server_from_env()
