@@ -50,6 +50,7 @@ from ._redact import register_secret
 from ._watchdog import ensure_watchdog
 
 if TYPE_CHECKING:
+    from ._locks import NamedLock
     from ._migrations import PathLike
     from ._migrators import MigrateArg
     from ._pgconn import Connection
@@ -167,6 +168,12 @@ class Server(EndpointView):
         from ._templates import prune_databases  # loaded on first use: see template()
 
         return prune_databases(self.endpoint, keep_templates=keep_templates)
+
+    def lock(self, name: str, *, timeout: float | None = 600.0) -> NamedLock:
+        """The named lock *name* on this server, across processes and machines: ``with server.lock("queue"): ...`` (see :func:`minitestdb.lock`)."""
+        from ._locks import lock  # loaded on first use: hashlib and contextlib cost about 5 ms of `import minitestdb`
+
+        return lock(name, server=self, timeout=timeout)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

@@ -16,6 +16,7 @@ from minitestdb._admin_sql import LOCK_NAMESPACE
 from minitestdb._endpoint import Endpoint
 from minitestdb._errors import ConfigurationError, LockDeadlockError, LockTimeoutError, MiniTestDBError, ServerError, server_error_from_fields
 from minitestdb._locks import (
+    DEFAULT_TIMEOUT,
     NAMED_LOCK_NAMESPACE,
     NOTICE_AFTER,
     NOTICE_EVERY,
@@ -321,6 +322,18 @@ class SessionsTest(unittest.TestCase):
         with mock.patch("minitestdb._testenv.server", return_value=server) as tests_server, lock("queue"):
             pass
         tests_server.assert_called_once_with()
+
+
+class ServerLockTest(unittest.TestCase):
+    def test_server_lock_is_lock_on_that_server_with_the_same_default_timeout(self) -> None:
+        import inspect
+
+        from minitestdb._server import Server
+
+        server = Server.from_url("postgresql://u:pw@127.0.0.1:5999/db", check=False)
+        named = server.lock("queue")
+        self.assertEqual((named.name, named.endpoint, named.timeout, named.held), ("queue", server.endpoint, DEFAULT_TIMEOUT, False))
+        self.assertEqual(inspect.signature(Server.lock).parameters["timeout"].default, DEFAULT_TIMEOUT)
 
 
 class HoldTest(unittest.TestCase):
