@@ -30,6 +30,7 @@ from ._admin_sql import (
     terminate_sessions_sql,
 )
 from ._endpoint import Endpoint, EndpointView
+from ._env import DEFAULT_KEEP_FAILED
 from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError, MiniTestDBError, ServerError
 from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, Progress, apply_files, digest_files, fingerprint, resolve_inputs
 from ._migrators import Migrator, migrator_raised
@@ -56,8 +57,6 @@ __all__ = [
 
 DEFAULT_POOL_SIZE = 2
 ADMIN_TIMEOUT = 60.0
-#: How many failed tests' databases a server keeps at most (the newest), unless MINITESTDB_KEEP_FAILED says otherwise.
-DEFAULT_KEEP_FAILED = 10
 _OBJECT_IN_USE = "55006"
 _DUPLICATE_DATABASE = "42P04"
 
