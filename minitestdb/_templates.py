@@ -715,7 +715,7 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2, kept: bool =
             admin.query(sql)
         dropped.append(datname)
     for builds in templates.values():
-        builds.sort()
+        builds.sort(key=lambda build: build[0])  # stable: builds of the same second stay in creation (oid) order
         for _built, datname in builds[: max(0, len(builds) - keep_templates)]:
             in_use = admin.query(f"SELECT count(*) FROM pg_stat_activity WHERE datname = {quote_literal(datname)}")
             if in_use and in_use[0][0] != "0":

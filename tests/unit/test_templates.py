@@ -555,6 +555,11 @@ class PruneGroupsTest(TemplatesTestCase):
         # keep_templates=1: one per source; the old template without a source is its own group.
         self.assertEqual(sorted(self.prune(rows, keep_templates=1)), sorted([f"mtdb_tpl_{fp[1]}", f"mtdb_tpl_{fp[2]}", f"mtdb_tpl_{fp[4]}"]))
 
+    def test_builds_of_the_same_second_go_in_creation_order(self) -> None:
+        # The rows come in oid order: the first created of two equal build times is the older, whatever the names.
+        rows = [(f"mtdb_tpl_{'f' * 24}", template_comment(7, "dir:/p/one"), "0"), (f"mtdb_tpl_{'a' * 24}", template_comment(7, "dir:/p/one"), "0")]
+        self.assertEqual(self.prune(rows, keep_templates=1), [f"mtdb_tpl_{'f' * 24}"])
+
     def test_kept_databases_stay_unless_asked_and_one_in_use_always_stays(self) -> None:
         rows = [("mtdb_kept_test_a_1", kept_comment("a", 1.0), "0"), ("mtdb_kept_test_b_1", kept_comment("b", 2.0), "1"), ("mtdb_kept_nope", "", "0")]
         self.assertEqual(self.prune(rows), [])
