@@ -14,9 +14,11 @@ __all__ = [
     "LOCK_NAMESPACE",
     "advisory_lock_key",
     "clone_database_sql",
+    "comment_on_database_sql",
     "copy_settings_sql",
     "database_settings_sql",
     "drop_database_sql",
+    "rename_database_sql",
     "terminate_sessions_sql",
 ]
 
@@ -47,6 +49,24 @@ def drop_database_sql(name: str, version: int) -> list[str]:
     if version >= 130000:
         return [f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"]
     return [terminate_sessions_sql(name), f"DROP DATABASE IF EXISTS {quote_ident(name)}"]
+
+
+def rename_database_sql(name: str, new_name: str) -> str:
+    """Rename *name* (nobody may be connected to it).
+
+    >>> rename_database_sql("mtdb_c", "mtdb_kept_test_x_1")
+    'ALTER DATABASE "mtdb_c" RENAME TO "mtdb_kept_test_x_1"'
+    """
+    return f"ALTER DATABASE {quote_ident(name)} RENAME TO {quote_ident(new_name)}"
+
+
+def comment_on_database_sql(name: str, text: str) -> str:
+    """Set the comment of *name* (minitestdb records there when a template was built, or a test's database kept).
+
+    >>> print(comment_on_database_sql("mtdb_kept_x_1", "minitestdb kept at=1.5 test=t.py::test_it's"))
+    COMMENT ON DATABASE "mtdb_kept_x_1" IS 'minitestdb kept at=1.5 test=t.py::test_it''s'
+    """
+    return f"COMMENT ON DATABASE {quote_ident(name)} IS {quote_literal(text)}"
 
 
 def clone_database_sql(name: str, template: str, version: int) -> str:

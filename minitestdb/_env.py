@@ -7,6 +7,8 @@
 | ``MINITESTDB_DOCKER`` | the docker-compatible CLI to run (default ``docker``; e.g. ``podman``) |
 | ``MINITESTDB_SERVER`` | the shared server the test helpers use (default ``default``) |
 | ``MINITESTDB_REQUIRED``, ``MINITESTDB_REQUIRE_DOCKER`` | ``1``: no Docker engine is an error in the test helpers, not a skip |
+| ``MINITESTDB_KEEP_FAILED`` | how many failed tests' databases a server keeps (default 10); ``0`` (or ``no``) keeps none |
+| ``MINITESTDB_DEBUG`` | ``1``: test reports show minitestdb's own tracebacks (a broken migration's, say) |
 
 :func:`read_env` takes any mapping, so every rule is tested without touching
 ``os.environ``; called with none, it reads ``os.environ`` at that moment.
@@ -18,12 +20,35 @@ import os
 from typing import Mapping
 
 from ._container import DEFAULT_IMAGE
+from ._errors import ConfigurationError
 
-__all__ = ["REQUIRED_VARIABLES", "Environment", "read_env"]
+__all__ = ["DEFAULT_KEEP_FAILED", "REQUIRED_VARIABLES", "Environment", "parse_keep_failed", "read_env"]
+
+#: How many failed tests' databases a server keeps at most (the newest) when nothing says otherwise.
+DEFAULT_KEEP_FAILED = 10
 
 #: Either of these set to 1 (or true/yes/on) turns the helpers' skip into an error.
 REQUIRED_VARIABLES = ("MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER")
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_keep_failed(text: str, where: str = "MINITESTDB_KEEP_FAILED") -> int | None:
+    """How many failed tests' databases to keep, from *text*: a number (0: none), yes/on/true (the default), no/off/false (0); None when blank.
+
+    >>> [parse_keep_failed(t) for t in ("", "0", "off", "3", " yes ", "25")]
+    [None, 0, 0, 3, 10, 25]
+    """
+    value = text.strip().lower()
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    if value in _FALSE:
+        return 0
+    if value in _TRUE[1:]:
+        return DEFAULT_KEEP_FAILED
+    raise ConfigurationError(f"{where}={text.strip()!r} is not understood: give how many failed tests' databases to keep (0 keeps none), or yes/no.")
 
 
 class Environment:
@@ -34,9 +59,9 @@ class Environment:
     ('MINITESTDB_REQUIRE_DOCKER', '', 'default', 'docker')
     """
 
-    __slots__ = ("docker", "explicit_image", "required_by", "server", "test_database_url")
+    __slots__ = ("debug", "docker", "explicit_image", "keep_failed_text", "required_by", "server", "test_database_url")
 
-    def __init__(self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str) -> None:
+    def __init__(self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str, keep_failed_text: str = "", debug: bool = False) -> None:
         #: ``TEST_DATABASE_URL`` (stripped; ``""`` when unset or blank).
         self.test_database_url = test_database_url
         #: ``MINITESTDB_IMAGE`` (``""`` when unset): an image the user asked for.
@@ -45,6 +70,15 @@ class Environment:
         self.server = server
         #: The variable that makes a missing engine an error, or ``""``.
         self.required_by = required_by
+        #: ``MINITESTDB_KEEP_FAILED`` as given (``""`` when unset): read by :attr:`keep_failed`.
+        self.keep_failed_text = keep_failed_text
+        #: ``MINITESTDB_DEBUG`` set to 1 (or true/yes/on): test reports keep minitestdb's tracebacks.
+        self.debug = debug
+
+    @property
+    def keep_failed(self) -> int | None:
+        """``MINITESTDB_KEEP_FAILED`` as a bound (0: keep none), None when unset; a value not understood raises ConfigurationError."""
+        return parse_keep_failed(self.keep_failed_text)
 
     @property
     def image(self) -> str:
@@ -70,4 +104,6 @@ def read_env(environ: Mapping[str, str] | None = None) -> Environment:
         docker=env.get("MINITESTDB_DOCKER", "").strip() or "docker",
         server=env.get("MINITESTDB_SERVER", "").strip() or "default",
         required_by=required_by,
+        keep_failed_text=env.get("MINITESTDB_KEEP_FAILED", ""),
+        debug=env.get("MINITESTDB_DEBUG", "").strip().lower() in _TRUE,
     )

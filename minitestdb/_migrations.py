@@ -15,7 +15,9 @@ import os
 import re
 import shutil
 import subprocess
-from typing import NamedTuple, Sequence, Tuple, Union
+import tempfile
+import threading
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ._endpoint import Endpoint
 from ._errors import ConfigurationError, MigrationError
@@ -26,8 +28,10 @@ __all__ = [
     "FORMAT_VERSION",
     "InputFile",
     "PathLike",
+    "Progress",
     "apply_files",
     "digest_files",
+    "display_path",
     "fingerprint",
     "resolve_inputs",
 ]
@@ -37,11 +41,15 @@ FORMAT_VERSION = "1"
 DEFAULT_MIGRATION_TIMEOUT = 600.0
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: Told what a template build is doing, one short line at a time ("applying migrations/002_orders.sql").
+Progress = Optional[Callable[[str], None]]
 #: (kind, relative name, sha256 of the content): what the fingerprint hashes per file.
 Digest = Tuple[str, str, str]
 _MAGIC = re.compile(r"[*?[]")
 # Quiet, stop at the first error, no psqlrc, never prompt for a password.
 _PSQL_ARGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password", "--set", "SHOW_CONTEXT=never")
+# With a progress callback, psql echoes this and the file's index before each file.
+_MARK = b"minitestdb-applying "
 
 
 class InputFile(NamedTuple):
@@ -129,6 +137,16 @@ def fingerprint(digests: Sequence[Digest], *, server_version: int, role: str) ->
 # --- applying files ---------------------------------------------------------------------
 
 
+def display_path(path: str, cwd: str) -> str:
+    """*path* as a person reads it in a progress line: relative to *cwd* when under it, else as it is.
+
+    >>> display_path("/p/app/migrations/002_orders.sql", "/p/app"), display_path("/elsewhere/x.sql", "/p/app")
+    ('migrations/002_orders.sql', '/elsewhere/x.sql')
+    """
+    relative = os.path.relpath(path, cwd) if os.path.isabs(path) else path
+    return path if relative.startswith(os.pardir) else relative
+
+
 def apply_files(
     endpoint: Endpoint,
     files: Sequence[InputFile],
@@ -136,12 +154,14 @@ def apply_files(
     container: str | None,
     docker_binary: str,
     timeout: float = DEFAULT_MIGRATION_TIMEOUT,
+    progress: Progress = None,
 ) -> None:
     """Run *files* in order against *endpoint* with ``ON_ERROR_STOP``; raise MigrationError on the first failure.
 
     The endpoint's ``options`` reach the server as ``PGOPTIONS`` (the schema mode
     sets ``-c search_path=...`` with it).  The host's psql runs all files in one
-    process; without one, the container's psql runs each file from stdin.
+    process (one session); without one, the container's psql runs each file from
+    stdin.  *progress* is told ``applying <file>`` as each file starts.
     """
     if not files:
         return
@@ -149,38 +169,88 @@ def apply_files(
     if not host_psql and not container:
         raise MigrationError("Applying migrations needs psql: install PostgreSQL's client (psql) on this machine.")
     env = psql_environment(endpoint, os.environ)
+    cwd = os.getcwd()
 
     def command(args: Sequence[str]) -> list[str]:
         return psql_command(endpoint, [*_PSQL_ARGS, *args], host_psql=host_psql, container=container, docker_binary=docker_binary)
 
-    if host_psql:
+    if host_psql and progress is None:
         _run(command([arg for entry in files for arg in ("-f", entry.path)]), env, timeout=timeout, stdin=None, files=files)
         return
+    if host_psql and progress is not None:
+        tell = progress
+
+        def on_line(line: bytes) -> None:
+            if line.startswith(_MARK) and line[len(_MARK) :].strip().isdigit():
+                tell(f"applying {display_path(files[int(line[len(_MARK) :])].path, cwd)}")
+
+        # One process still (one session, as without progress): psql runs -c and -f in the order given.
+        args = [arg for index, entry in enumerate(files) for arg in ("-c", f"\\echo {_MARK.decode()}{index}", "-f", entry.path)]
+        _run(command(args), env, timeout=timeout, stdin=None, files=files, on_line=on_line)
+        return
     for entry in files:
+        if progress is not None:
+            progress(f"applying {display_path(entry.path, cwd)}")
         with open(entry.path, "rb") as fh:
             content = fh.read()
         _run(command(["-f", "-"]), env, timeout=timeout, stdin=content, files=[entry], stdin_name=entry.path)
 
 
-def _run(argv: list[str], env: dict[str, str], *, timeout: float, stdin: bytes | None, files: Sequence[InputFile], stdin_name: str = "") -> None:
+def _stream(argv: list[str], env: dict[str, str], *, timeout: float, on_line: Callable[[bytes], None]) -> tuple[int, bytes]:
+    """Run *argv* handing each line of its stdout to *on_line* as it comes; its exit code and stderr."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            for line in proc.stdout or ():
+                on_line(line)
+            proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(argv, timeout)
+        err.seek(0)
+        return proc.returncode, err.read()
+
+
+def _run(
+    argv: list[str], env: dict[str, str], *, timeout: float, stdin: bytes | None, files: Sequence[InputFile], stdin_name: str = "", on_line: Callable[[bytes], None] | None = None
+) -> None:
     try:
-        proc = subprocess.run(argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout, check=False)
+        if on_line is not None:
+            returncode, stderr_bytes = _stream(argv, env, timeout=timeout, on_line=on_line)
+        else:
+            proc = subprocess.run(argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout, check=False)
+            returncode, stderr_bytes = proc.returncode, proc.stderr
     except subprocess.TimeoutExpired:
         names = ", ".join(f.path for f in files)
         raise MigrationError(f"Applying {names} did not finish within {timeout:g} s: look for a lock wait or a very slow statement.") from None
     except OSError as exc:
         raise MigrationError(f"psql could not be run ({exc.strerror}): install PostgreSQL's client or check PATH.") from None
-    if proc.returncode == 0:
+    if returncode == 0:
         return
-    stderr = proc.stderr.decode("utf-8", "replace")
+    stderr = stderr_bytes.decode("utf-8", "replace")
     file, line, message = parse_psql_error(stderr)
     if stdin_name and file in ("<stdin>", "-", ""):
         file = stdin_name
     where = f"{file}:{line}" if file and line else (file or "a migration file")
     raise MigrationError(
-        f"Migration {where} failed: {message or 'psql exited with code ' + str(proc.returncode)}; fix the file and run again.",
+        f"Migration {where} failed: {message or 'psql exited with code ' + str(returncode)}; fix the file and run again.",
         file=file,
         line=line,
         server_message=message,
-        detail=f"psql exit code {proc.returncode}\n{stderr.strip()}",
+        detail=f"psql exit code {returncode}\n{stderr.strip()}",
     )

@@ -1,20 +1,26 @@
-"""Pure naming rules: template, clone, schema and half-built template names, and parsing them back.
+"""Pure naming rules: template, clone, schema, half-built template and kept names, and parsing them back.
 
 Every database or schema minitestdb creates has a name of its own form (a
 prefix, a fingerprint, an owner, a unique suffix), at most 63 bytes, so that
 nothing outside those forms is ever dropped and no two processes (or hosts)
 collide.  The owner and the unique suffix are arguments (``_owner`` makes them),
 so every rule here is tested with exact inputs.
+
+A failed test's database is kept as ``mtdb_kept_<test>_<n>``: no owner (it
+outlives its process on purpose), a number that makes it unique.  No clone name
+ever starts with ``mtdb_kept_`` (nor ``mtdb_tpl_``), so each name has one kind.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from typing import NamedTuple
+from typing import Iterable, NamedTuple, Sequence
 
 __all__ = [
     "CLONE_PREFIX",
+    "KEPT_PREFIX",
     "MAX_IDENTIFIER_BYTES",
     "SCHEMA_PREFIX",
     "TEMPLATE_PREFIX",
@@ -23,13 +29,17 @@ __all__ = [
     "base36",
     "clone_name",
     "host_tag",
+    "kept_name",
+    "next_kept_number",
     "owner_part",
     "parse_name",
     "schema_name",
     "slug",
     "temp_build_name",
     "template_family",
+    "template_group",
     "template_name",
+    "template_source",
     "unique_part",
 ]
 
@@ -37,6 +47,7 @@ MAX_IDENTIFIER_BYTES = 63
 TEMPLATE_PREFIX = "mtdb_tpl_"
 TEMP_PREFIX = "mtdb_tmp_"
 CLONE_PREFIX = "mtdb_"
+KEPT_PREFIX = "mtdb_kept_"
 SCHEMA_PREFIX = "test_"
 #: How many hex digits of the fingerprint a template name carries.
 TEMPLATE_FP_DIGITS = 24
@@ -125,7 +136,61 @@ def clone_name(label: str | None, fp: str, *, owner: str, suffix: str) -> str:
     tail = f"{fp[:8]}_{owner}_{suffix}"
     room = MAX_IDENTIFIER_BYTES - len(CLONE_PREFIX) - len(tail) - 1
     middle = slug(label or "", max(0, min(20, room)))
+    if middle.split("_", 1)[0] in _RESERVED_WORDS:
+        # "mtdb_kept_..." and "mtdb_tpl_..." name other kinds: such a label gets a "c" in front.
+        middle = slug("c_" + middle, max(0, min(20, room)))
     return f"{CLONE_PREFIX}{middle}_{tail}" if middle else f"{CLONE_PREFIX}{tail}"
+
+
+def template_source(label: str | None, directories: Sequence[str]) -> str:
+    """Where a template comes from, for ``prune``: its label, else the common directory of its inputs.
+
+    *directories* are absolute: those of the sql and seed files and the
+    migrator's working directory.  ``""`` when there is neither (``prune`` then
+    groups it by name, as for templates built before sources were recorded).
+
+    >>> template_source(None, ["/p/app/migrations", "/p/app", "/p/app/seeds"])
+    'dir:/p/app'
+    >>> template_source("users", ["/p/app"])
+    'label:users'
+    """
+    if label and label.strip():
+        return f"label:{label.strip()}"
+    return f"dir:{os.path.commonpath(list(directories))}" if directories else ""
+
+
+def template_group(name: str, source: str) -> str:
+    """The group ``prune`` keeps the newest templates of: their source, else (templates built before sources were recorded) their name without the fingerprint.
+
+    >>> template_group("mtdb_tpl_aaaaaaaaaaaaaaaaaaaaaaaa", "dir:/p/app"), template_group("mtdb_tpl_users_aaaaaaaaaaaaaaaaaaaaaaaa", "")
+    ('source dir:/p/app', 'name mtdb_tpl_users')
+    """
+    return f"source {source}" if source else f"name {template_family(name)}"
+
+
+def kept_name(label: str | None, number: int) -> str:
+    """``mtdb_kept_<label>_<n>``, at most 63 bytes: the name a failed test's database is kept under.
+
+    >>> kept_name("test_signup[pg-15]", 3)
+    'mtdb_kept_test_signup_pg_15_3'
+    """
+    tail = f"_{number}"
+    middle = slug(label or "", MAX_IDENTIFIER_BYTES - len(KEPT_PREFIX) - len(tail))
+    return f"{KEPT_PREFIX}{middle}{tail}" if middle else f"{KEPT_PREFIX}{number}"
+
+
+def next_kept_number(label: str | None, existing: Iterable[str]) -> int:
+    """One more than the highest number among the *existing* kept names for *label* (1 for the first).
+
+    >>> next_kept_number("test_a", ["mtdb_kept_test_a_1", "mtdb_kept_test_a_b_7", "mtdb_kept_test_a_4", "mtdb_kept_test_ab_9"])
+    5
+    """
+    highest = 0
+    for name in existing:
+        number = name.rsplit("_", 1)[-1]
+        if number.isdigit() and kept_name(label, int(number)) == name:
+            highest = max(highest, int(number))
+    return highest + 1
 
 
 def schema_name(label: str | None, *, owner: str, suffix: str) -> str:
@@ -139,6 +204,9 @@ def schema_name(label: str | None, *, owner: str, suffix: str) -> str:
     return f"{SCHEMA_PREFIX}{middle}_{tail}" if middle else f"{SCHEMA_PREFIX}{tail}"
 
 
+_RESERVED_WORDS = frozenset({"kept", "tpl"})
+# The label is a slug: words of [a-z0-9] joined by single underscores.
+_KEPT = re.compile(r"^mtdb_kept_(?:[a-z0-9]+(?:_[a-z0-9]+)*_)?[0-9]+$")
 _TEMPLATE = re.compile(r"^mtdb_tpl_(?:[a-z0-9_]*_)?[0-9a-f]{24}$")
 # A clone may end in _<n>: Django's parallel test workers use <test database>_<n>.
 _CLONE = re.compile(r"^mtdb_(?:(?P<label>[a-z0-9_]*)_)?(?P<fp>[0-9a-f]{8})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)(?:_[0-9]{1,4})?$")
@@ -149,7 +217,7 @@ _SCHEMA = re.compile(r"^test_(?:(?P<label>[a-z0-9_]*)_)?(?P<host>[0-9a-f]{4})(?P
 class ParsedName(NamedTuple):
     """What a minitestdb database or schema name says about itself."""
 
-    kind: str  # "template", "temp", "clone" or "schema"
+    kind: str  # "template", "temp", "clone", "schema" or "kept" (no owner: host "" and pid 0)
     host: str = ""
     pid: int = 0
 
@@ -164,6 +232,8 @@ def parse_name(name: str) -> ParsedName | None:
     """
     if name.startswith(TEMPLATE_PREFIX):
         return ParsedName("template") if _TEMPLATE.match(name) else None
+    if name.startswith(KEPT_PREFIX):
+        return ParsedName("kept") if _KEPT.match(name) else None
     for kind, pattern in (("temp", _TEMP), ("clone", _CLONE), ("schema", _SCHEMA)):
         match = pattern.match(name)
         if match:

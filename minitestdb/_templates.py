@@ -12,25 +12,53 @@ from __future__ import annotations
 import atexit
 import os
 import queue
+import re
 import threading
 import time
 import weakref
-from typing import ClassVar, Sequence
+from typing import ClassVar, NamedTuple, Sequence
 
-from ._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, copy_settings_sql, database_settings_sql, drop_database_sql, terminate_sessions_sql
+from ._admin_sql import (
+    LOCK_NAMESPACE,
+    advisory_lock_key,
+    clone_database_sql,
+    comment_on_database_sql,
+    copy_settings_sql,
+    database_settings_sql,
+    drop_database_sql,
+    rename_database_sql,
+    terminate_sessions_sql,
+)
 from ._endpoint import Endpoint, EndpointView
-from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError, MiniTestDBError
-from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, apply_files, digest_files, fingerprint, resolve_inputs
+from ._env import DEFAULT_KEEP_FAILED
+from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError, MiniTestDBError, ServerError
+from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, Progress, apply_files, digest_files, fingerprint, resolve_inputs
 from ._migrators import Migrator, migrator_raised
-from ._naming import clone_name, host_tag, owner_part, parse_name, schema_name, temp_build_name, template_family, template_name, unique_part
+from ._naming import clone_name, host_tag, kept_name, next_kept_number, owner_part, parse_name, schema_name, temp_build_name, template_group, template_name, template_source, unique_part
 from ._owner import at_fork_in_child, hostname, next_count, owner_alive
 from ._pgconn import Connection, connect
+from ._redact import redact
 from ._wire import quote_ident, quote_literal, server_version_num
 
-__all__ = ["DEFAULT_POOL_SIZE", "Database", "Template", "build_template", "drop_database", "prune_databases"]
+__all__ = [
+    "DEFAULT_KEEP_FAILED",
+    "DEFAULT_POOL_SIZE",
+    "Database",
+    "KeptDatabase",
+    "Template",
+    "build_template",
+    "drop_database",
+    "keep_database",
+    "kept_comment",
+    "kept_over_bound",
+    "prune_databases",
+    "template_comment",
+]
 
 DEFAULT_POOL_SIZE = 2
 ADMIN_TIMEOUT = 60.0
+_OBJECT_IN_USE = "55006"
+_DUPLICATE_DATABASE = "42P04"
 
 
 class _Admin:
@@ -125,6 +153,8 @@ class Database(EndpointView):
         #: Where the test connects: the clone, or (schema mode) the server's database with search_path set.
         self.endpoint = template.endpoint.replace(options=f"-c search_path={schema}") if schema else template.endpoint.replace(dbname=name)
         self.dropped = False
+        #: True once :func:`keep_database` renamed it to a ``mtdb_kept_`` name: a failed test's database, left for a person.
+        self.kept = False
         _LIVE.add(self)
 
     @property
@@ -177,7 +207,7 @@ class Database(EndpointView):
         self.drop()
 
     def __repr__(self) -> str:
-        return f"<minitestdb.Database {self.redacted_url}{' dropped' if self.dropped else ''}>"
+        return f"<minitestdb.Database {self.redacted_url}{' dropped' if self.dropped else ' kept' if self.kept else ''}>"
 
 
 class _Worker:
@@ -410,19 +440,77 @@ class Template:
             worker.stop()
 
 
-def _migrate(endpoint: Endpoint, *, sql: Sequence[InputFile], migrator: Migrator | None, seed: Sequence[InputFile], container: str | None, docker_binary: str, timeout: float) -> None:
-    """Build a template's content at *endpoint*: the sql files, then the migrator, then the seed files."""
+def _migrate(
+    endpoint: Endpoint, *, sql: Sequence[InputFile], migrator: Migrator | None, seed: Sequence[InputFile], container: str | None, docker_binary: str, timeout: float, progress: Progress = None
+) -> None:
+    """Build a template's content at *endpoint*: the sql files, then the migrator, then the seed files (each step told to *progress*)."""
     if migrator is None:
-        apply_files(endpoint, [*sql, *seed], container=container, docker_binary=docker_binary, timeout=timeout)
+        apply_files(endpoint, [*sql, *seed], container=container, docker_binary=docker_binary, timeout=timeout, progress=progress)
         return
-    apply_files(endpoint, sql, container=container, docker_binary=docker_binary, timeout=timeout)
+    apply_files(endpoint, sql, container=container, docker_binary=docker_binary, timeout=timeout, progress=progress)
+    if progress is not None:
+        progress(f"running {migrator.describe()}")
     try:
         migrator.migrate(endpoint)
     except MigrationError:
         raise
     except Exception as exc:  # a migrator of the user's own that raised something else
         raise migrator_raised(migrator.describe(), exc) from exc
-    apply_files(endpoint, seed, container=container, docker_binary=docker_binary, timeout=timeout)
+    apply_files(endpoint, seed, container=container, docker_binary=docker_binary, timeout=timeout, progress=progress)
+
+
+# --- what a database's comment says (pure) ------------------------------------------------
+
+
+def template_comment(built: int, source: str) -> str:
+    """The comment a template gets: when it was built and where it comes from (``prune`` reads both).
+
+    >>> template_comment(1700000000, "dir:/p/app"), template_comment(5, "")
+    ('minitestdb template built=1700000000 source=dir:/p/app', 'minitestdb template built=5')
+    """
+    return f"minitestdb template built={built}" + (f" source={source}" if source else "")
+
+
+def parse_template_comment(comment: str) -> tuple[int, str]:
+    """(built, source) from a template's comment; (0, "") for what it lacks (templates of older versions have no source).
+
+    >>> parse_template_comment("minitestdb template built=17 source=dir:/p/my app"), parse_template_comment("")
+    ((17, 'dir:/p/my app'), (0, ''))
+    """
+    match = re.match(r"^minitestdb template built=(\d+)(?: source=(.*))?$", comment or "", re.DOTALL)
+    return (int(match.group(1)), match.group(2) or "") if match else (0, "")
+
+
+def kept_comment(test: str, at: float) -> str:
+    """The comment a kept database gets: when (seconds since the epoch) and which test.
+
+    >>> kept_comment("tests/test_x.py::test_signup", 1700000000.25)
+    'minitestdb kept at=1700000000.250 test=tests/test_x.py::test_signup'
+    """
+    return f"minitestdb kept at={at:.3f} test={redact(test)}"
+
+
+def kept_at(comment: str) -> float:
+    """When a database was kept, from its comment (0 when the comment says nothing: it counts as the oldest).
+
+    >>> kept_at("minitestdb kept at=1700000000.250 test=t"), kept_at("")
+    (1700000000.25, 0.0)
+    """
+    match = re.match(r"^minitestdb kept at=([0-9]+(?:\.[0-9]+)?)", comment or "")
+    return float(match.group(1)) if match else 0.0
+
+
+def kept_over_bound(kept: Sequence[tuple[str, str, int]], bound: int) -> list[str]:
+    """Which kept databases go so that at most *bound* remain: all but the newest, oldest first.
+
+    *kept* holds (name, comment, oid); newest means the latest ``at=`` in the
+    comment, then the highest oid.
+
+    >>> kept_over_bound([("a", "minitestdb kept at=3", 1), ("b", "minitestdb kept at=1", 2), ("c", "", 3)], 1)
+    ['c', 'b']
+    """
+    ordered = sorted(kept, key=lambda row: (kept_at(row[1]), row[2]), reverse=True)
+    return [name for name, _comment, _oid in reversed(ordered[max(0, bound) :])]
 
 
 def build_template(
@@ -436,11 +524,15 @@ def build_template(
     name: str | None = None,
     pool: int = DEFAULT_POOL_SIZE,
     timeout: float = DEFAULT_MIGRATION_TIMEOUT,
+    progress: Progress = None,
 ) -> Template:
     """Find the template for these inputs on the server at *endpoint*, or build it exactly once across processes.
 
     It is built from the *sql* files, then the *migrator*, then the *seed* files;
     *container* (the server's, if it has one) runs psql when the host has none.
+    *progress*, when given, is told each step of a build as it starts
+    (``applying migrations/002_orders.sql``, ``running alembic upgrade head ...``);
+    nothing when the template is found.
     """
     if pool < 0:
         raise ConfigurationError(f"The pool size must be 0 (off) or more, not {pool}.")
@@ -476,7 +568,9 @@ def build_template(
             temp = temp_build_name(fp, owner=_owner(), suffix=os.urandom(3).hex())
             admin.query(f"CREATE DATABASE {quote_ident(temp)}")
             try:
-                _migrate(endpoint.replace(dbname=temp), sql=sql_files, migrator=migrator, seed=seed_files, container=container, docker_binary=docker_binary, timeout=timeout)
+                _migrate(
+                    endpoint.replace(dbname=temp), sql=sql_files, migrator=migrator, seed=seed_files, container=container, docker_binary=docker_binary, timeout=timeout, progress=progress
+                )
                 # psql has exited, but make sure no session is left before the rename.
                 admin.query(terminate_sessions_sql(temp))
                 admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
@@ -488,13 +582,93 @@ def build_template(
                         pass
                 raise
             admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-            admin.query(f"COMMENT ON DATABASE {quote_ident(tpl)} IS {quote_literal(f'minitestdb template built={int(time.time())}')}")
+            admin.query(comment_on_database_sql(tpl, template_comment(int(time.time()), _source(name, sql_files, seed_files, migrator))))
             return make(True)
         finally:
             try:
                 admin.query(f"SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {lock_key})")
             except DatabaseConnectionError:
                 pass  # a lost session has released its locks already
+
+
+def _source(label: str | None, sql: Sequence[InputFile], seed: Sequence[InputFile], migrator: Migrator | None) -> str:
+    """Where a template comes from (see :func:`template_source`): its label, else the directories of its files and the migrator's working directory."""
+    directories = [os.path.dirname(os.path.abspath(entry.path)) for entry in (*sql, *seed)]
+    cwd = getattr(migrator, "cwd", None)
+    if isinstance(cwd, str) and cwd:
+        directories.append(os.path.abspath(cwd))
+    return template_source(label, directories)
+
+
+class KeptDatabase(NamedTuple):
+    """What :func:`keep_database` did: the kept name and masked URL, and the older kept databases it dropped (or left: in use) to stay within the bound."""
+
+    name: str
+    redacted_url: str
+    dropped: tuple[str, ...]
+    in_use: tuple[str, ...]
+
+
+_KEPT_ROWS = (
+    "SELECT d.datname, coalesce(shobj_description(d.oid, 'pg_database'), ''), d.oid::text, "
+    "(SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) "
+    "FROM pg_database d WHERE d.datname LIKE 'mtdb\\_kept\\_%'"
+)
+
+
+def keep_database(database: Database, *, label: str, test: str, bound: int = DEFAULT_KEEP_FAILED, now: float | None = None) -> KeptDatabase:
+    """Keep a failed test's clone for a person to look at: rename it ``mtdb_kept_<label>_<n>``, record *test* and the time in its comment.
+
+    The test's leftover sessions (an engine or a connection still open) are
+    ended first.  Then at most *bound* kept databases stay on the server: the
+    oldest others are dropped, except one somebody is connected to.  The
+    database is no longer dropped at exit (``prune_databases(kept=True)`` or
+    ``minitestdb drop`` removes it).
+    """
+    if database.schema:
+        raise ConfigurationError("The schema mode keeps no failed test's schema: only a cloned database can be kept.")
+    if database.dropped or database.kept:
+        raise ConfigurationError(f"The database {database.name} is {'dropped' if database.dropped else 'kept'} already.")
+    admin = database.template._admin
+    old = database.name
+    rows = admin.query(_KEPT_ROWS)
+    number = next_kept_number(label, [row[0] or "" for row in rows])
+    for attempt in range(20):
+        new = kept_name(label, number)
+        admin.query(terminate_sessions_sql(old))
+        try:
+            admin.query(rename_database_sql(old, new))
+        except ServerError as exc:
+            if exc.sqlstate == _DUPLICATE_DATABASE:  # another process kept a test of the same name just now
+                number += 1
+                continue
+            if exc.sqlstate == _OBJECT_IN_USE:  # a session came back between the two statements
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise
+        break
+    else:
+        raise MiniTestDBError(f"The database {old} of a failed test could not be renamed to keep it (sessions kept coming back); it is dropped at exit as usual.")
+    _LIVE.discard(database)
+    database.name, database.endpoint, database.kept = new, database.endpoint.replace(dbname=new), True
+    admin.query(comment_on_database_sql(new, kept_comment(test, time.time() if now is None else now)))
+    rows = admin.query(_KEPT_ROWS)
+    kept = [(name, comment or "", int(oid or 0)) for name, comment, oid, _sessions in rows if name and name != new and _is_kept(name)]
+    sessions = {name: count for name, _comment, _oid, count in rows}
+    dropped: list[str] = []
+    in_use: list[str] = []
+    for name in kept_over_bound(kept, max(0, bound - 1)):
+        if sessions.get(name) != "0":
+            in_use.append(name)
+            continue
+        admin.query(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+        dropped.append(name)
+    return KeptDatabase(new, database.redacted_url, tuple(dropped), tuple(in_use))
+
+
+def _is_kept(name: str) -> bool:
+    parsed = parse_name(name)
+    return parsed is not None and parsed.kind == "kept"
 
 
 def drop_database(endpoint: Endpoint, name: str) -> None:
@@ -504,11 +678,13 @@ def drop_database(endpoint: Endpoint, name: str) -> None:
         admin.query(sql)
 
 
-def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2) -> list[str]:
+def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2, kept: bool = False) -> list[str]:
     """Drop what dead processes left: clones, half-built templates and schemas whose owner
     (on this host) is gone and that nobody is connected to, and all but the newest
-    *keep_templates* templates of each name.  Never drops a database in use.
-    Returns what it dropped.
+    *keep_templates* templates of each source (their label, else the directory of
+    their inputs; by name for templates built before sources were recorded).
+    With *kept*, every kept database of a failed test too (without, they stay).
+    Never drops a database in use.  Returns what it dropped.
     """
     admin = _Admin.of(endpoint)
     version = admin.server_version()
@@ -525,8 +701,13 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2) -> list[str]
         if datname is None or parsed is None:
             continue
         if parsed.kind == "template":
-            built = int(comment.rsplit("built=", 1)[1]) if comment and "built=" in comment else 0
-            templates.setdefault(template_family(datname), []).append((built, datname))
+            built, source = parse_template_comment(comment or "")
+            templates.setdefault(template_group(datname, source), []).append((built, datname))
+            continue
+        if parsed.kind == "kept":
+            if kept and backends == "0":
+                admin.query(f"DROP DATABASE IF EXISTS {quote_ident(datname)}")
+                dropped.append(datname)
             continue
         if parsed.host != me or owner_alive(parsed.pid) or backends != "0":
             continue
@@ -534,7 +715,7 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2) -> list[str]
             admin.query(sql)
         dropped.append(datname)
     for builds in templates.values():
-        builds.sort()
+        builds.sort(key=lambda build: build[0])  # stable: builds of the same second stay in creation (oid) order
         for _built, datname in builds[: max(0, len(builds) - keep_templates)]:
             in_use = admin.query(f"SELECT count(*) FROM pg_stat_activity WHERE datname = {quote_literal(datname)}")
             if in_use and in_use[0][0] != "0":

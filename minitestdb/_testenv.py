@@ -6,6 +6,12 @@ engine answers and ``TEST_DATABASE_URL`` is unset, the tests skip with one
 reason, unless ``MINITESTDB_REQUIRED=1`` (or ``MINITESTDB_REQUIRE_DOCKER=1``)
 makes that an error.  Any other failure (a bad URL, a migration that fails) is
 always an error.  This module never imports pytest.
+
+A failed test's database is kept (:func:`keep_failed`) under a name that
+shows the test, at most ``MINITESTDB_KEEP_FAILED`` (default 10) per server,
+and the report says so in one line (:func:`kept_report`).  A template that
+cannot be built is reported in full once (:func:`migration_report`); the
+tests after it get a one-line pointer (:func:`migration_pointer`).
 """
 
 from __future__ import annotations
@@ -16,19 +22,26 @@ import threading
 import unittest
 from typing import Mapping, Sequence, Tuple, Union
 
-from ._env import read_env
-from ._errors import DockerDaemonError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._env import DEFAULT_KEEP_FAILED, parse_keep_failed, read_env
+from ._errors import DockerDaemonError, DockerNotFoundError, DockerPermissionError, MigrationError, MiniTestDBError
 from ._migrators import MigrateArg
 from ._naming import parse_name
+from ._redact import redact
 from ._server import Server
 from ._server_from_env import server_from_env
-from ._templates import DEFAULT_POOL_SIZE, Database, Template
+from ._templates import DEFAULT_POOL_SIZE, Database, KeptDatabase, Template, keep_database
 
 __all__ = [
     "NO_ENGINE_ERRORS",
+    "EarlierTemplateFailure",
     "assert_own_database",
     "drop_own",
     "is_required",
+    "keep_failed",
+    "keep_failed_bound",
+    "kept_report",
+    "migration_pointer",
+    "migration_report",
     "module_dir",
     "resolve_paths",
     "server",
@@ -44,6 +57,13 @@ _ServerKey = Tuple[str, ...]
 _lock = threading.RLock()
 _servers: dict[_ServerKey, Server | BaseException] = {}
 _templates: dict[tuple[object, ...], Template] = {}
+# Templates that could not be built, by the same key: the tests after the first get a pointer.
+_failures: dict[tuple[object, ...], MigrationError] = {}
+PROG = "python -m minitestdb"
+
+
+class EarlierTemplateFailure(MigrationError):
+    """The template failed to build earlier in this run (reported in full then): raised, in one line, for every later test or class."""
 
 
 # --- pure decisions -----------------------------------------------------------------
@@ -65,6 +85,70 @@ def skip_reason(exc: BaseException, environ: Mapping[str, str] | None = None) ->
     if not isinstance(exc, NO_ENGINE_ERRORS) or env.test_database_url or env.required:
         return None
     return f"minitestdb: no Docker engine, database tests skipped: {str(exc).rstrip('.')}; or set TEST_DATABASE_URL (MINITESTDB_REQUIRED=1 makes this an error)."
+
+
+def keep_failed_bound(option: str | None = None, environ: Mapping[str, str] | None = None, ini: str = "") -> int:
+    """How many failed tests' databases to keep per server: the command line's *option*, else MINITESTDB_KEEP_FAILED, else the *ini* value, else 10.
+
+    0 keeps none.  A value not understood raises ConfigurationError naming where it came from.
+    """
+    for text, where in ((option or "", "--minitestdb-keep-failed"), (read_env(environ).keep_failed_text, "MINITESTDB_KEEP_FAILED"), (ini, "minitestdb_keep_failed")):
+        bound = parse_keep_failed(text, where)
+        if bound is not None:
+            return bound
+    return DEFAULT_KEEP_FAILED
+
+
+def kept_report(kept: KeptDatabase, *, server_name: str | None, bound: int) -> str:
+    """What a failed test's report says about its kept database: one line, plus one when older kept databases were dropped (or left: in use).
+
+    *server_name* is the shared server's name, None for TEST_DATABASE_URL's
+    server (the commands then use that variable, as the tests did).
+    """
+    name = kept.name
+    if server_name is None:
+        where = f"open it with `{PROG} psql -d {name}`, drop it with `{PROG} drop {name}` (with TEST_DATABASE_URL set as for the tests)."
+    else:
+        where = f"open it with `{PROG} psql --server {server_name} -d {name}`, drop it with `{PROG} drop --server {server_name} {name}`."
+    lines = [f"minitestdb kept this test's database {name} ({redact(kept.redacted_url)}): {where}"]
+    if kept.dropped or kept.in_use:
+        parts = [f"dropped the oldest kept databases {', '.join(kept.dropped)}"] if kept.dropped else []
+        parts += [f"left {', '.join(kept.in_use)} (in use)"] if kept.in_use else []
+        lines.append(f"minitestdb {' and '.join(parts)}: a server keeps the newest {bound} (MINITESTDB_KEEP_FAILED sets how many).")
+    return "\n".join(lines)
+
+
+def _where(exc: MigrationError) -> str:
+    if exc.file:
+        return f"{exc.file}:{exc.line}" if exc.line else exc.file
+    return f"the migrator {exc.migrator}" if exc.migrator else "a migration"
+
+
+def migration_report(exc: MigrationError, *, hint: str) -> str:
+    """The one full report of a template that could not be built: what failed (file, line, message), then what psql or the migrator said.
+
+    *hint* says how to see minitestdb's own traceback (pytest ``-v``, or MINITESTDB_DEBUG=1).
+
+    >>> exc = MigrationError("Migration m/002.sql:2 failed: ERROR: boom; fix the file and run again.", file="m/002.sql", line=2, detail="psql exit code 3\\npsql:m/002.sql:2: ERROR:  boom")
+    >>> print(migration_report(exc, hint="pytest -v"))
+    minitestdb: Migration m/002.sql:2 failed: ERROR: boom; fix the file and run again.
+        psql exit code 3
+        psql:m/002.sql:2: ERROR:  boom
+    (minitestdb's traceback: pytest -v)
+    """
+    detail = [f"    {line}" for line in exc.detail.splitlines() if line.strip()]
+    return "\n".join([f"minitestdb: {exc}", *detail, f"(minitestdb's traceback: {hint})"])
+
+
+def migration_pointer(exc: MigrationError) -> str:
+    """The one line every test after the first gets for a template that could not be built.
+
+    >>> print(migration_pointer(MigrationError("x", file="m/002.sql", line=2)))
+    minitestdb: the template could not be built, m/002.sql:2 failed (reported in full for the first test that needed it); fix it and run again.
+    """
+    if isinstance(exc, EarlierTemplateFailure):
+        return f"minitestdb: {exc}"
+    return f"minitestdb: the template could not be built, {_where(exc)} failed (reported in full for the first test that needed it); fix it and run again."
 
 
 def resolve_paths(items: PathItem | Sequence[PathItem] | None, base: str) -> list[str]:
@@ -97,7 +181,9 @@ def assert_own_database(name: str, *, kind: str | None = None) -> None:
 
 
 def drop_own(database: Database) -> None:
-    """Drop a test's database (or schema) after checking with :func:`assert_own_database` that it is one."""
+    """Drop a test's database (or schema) after checking with :func:`assert_own_database` that it is one; a kept one stays."""
+    if database.kept:
+        return
     if database.schema:
         assert_own_database(database.schema, kind="schema")
     else:
@@ -154,8 +240,34 @@ def template(
     migrate_key = tuple(migrate) if isinstance(migrate, (list, tuple)) else migrate
     key = (read_env().key(), srv.host, srv.port, srv.dbname, tuple(sql), tuple(seed), migrate_key, tuple(inputs), cwd, name, pool)
     with _lock:
+        failed = _failures.get(key)
+        if failed is not None:
+            raise EarlierTemplateFailure(migration_pointer(failed)[len("minitestdb: ") :], file=failed.file, line=failed.line, server_message=failed.server_message, migrator=failed.migrator)
         found = _templates.get(key)
         if found is None:
-            built = srv.template(list(sql), list(seed), migrate=migrate, inputs=list(inputs), cwd=cwd, name=name, pool=pool)
+            try:
+                built = srv.template(list(sql), list(seed), migrate=migrate, inputs=list(inputs), cwd=cwd, name=name, pool=pool)
+            except MigrationError as exc:
+                _failures[key] = exc
+                raise
             found = _templates[key] = built
         return found
+
+
+# --- keeping a failed test's database -------------------------------------------------
+
+
+def keep_failed(database: Database, srv: Server, *, label: str, test: str, bound: int) -> str:
+    """Keep the database of the failed test *test* (see :func:`~minitestdb._templates.keep_database`); the report's text, ``""`` when nothing was kept.
+
+    Nothing is kept with *bound* 0, in the schema mode, on a private server (it
+    is removed at exit with everything on it), or once the database is gone.
+    A failure to keep is reported in the same place and never hides the test's own failure.
+    """
+    if bound <= 0 or database.schema or database.dropped or database.kept or srv.owned:
+        return ""
+    try:
+        kept = keep_database(database, label=label, test=test, bound=bound)
+    except MiniTestDBError as exc:
+        return f"minitestdb could not keep this test's database {database.name} ({exc}); it is dropped as usual."
+    return kept_report(kept, server_name=srv.name if srv.container_id else None, bound=bound)

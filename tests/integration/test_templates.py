@@ -12,6 +12,8 @@ import uuid
 from unittest import mock
 
 import minitestdb
+from minitestdb._naming import parse_name
+from minitestdb._templates import build_template, keep_database, prune_databases
 from tests.integration.support import database_names, dead_pid, run_workers, start_module_server, temp_dir, write_sql
 
 SERVER: minitestdb.Server  # this module's private server, from setUpModule
@@ -297,6 +299,98 @@ class CloneTest(unittest.TestCase):
             busy.close()
             mine.drop()
         self.assertIn(busy_orphan, SERVER.prune())
+
+
+def kept_databases() -> list[tuple[str, str]]:
+    """The kept databases on SERVER, with their comments, oldest first."""
+    with SERVER.connect() as conn:
+        rows = conn.query("select datname, coalesce(shobj_description(oid, 'pg_database'), '') from pg_database order by oid").rows
+    return [(name or "", comment or "") for name, comment in rows if parse_name(name or "") is not None and parse_name(name or "").kind == "kept"]  # type: ignore[union-attr]
+
+
+class KeepTest(unittest.TestCase):
+    """A failed test's clone, kept: renamed with its data, its sessions ended, commented, bounded, pruned only on request."""
+
+    template: minitestdb.Template
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        tmp = tempfile.mkdtemp(prefix="minitestdb-keep-")
+        cls.addClassCleanup(shutil.rmtree, tmp, True)
+        cls.template = SERVER.template(sql=write_sql(os.path.join(tmp, "migrations"), SCHEMA), name="keep", pool=0)
+
+    def setUp(self) -> None:
+        self.addCleanup(prune_databases, SERVER.endpoint, kept=True)
+
+    def test_kept_with_its_data_though_the_test_left_a_session_open(self) -> None:
+        database = self.template.clone("test_signup")
+        leaked = database.connect()
+        leaked.query("insert into users (email) values ('left@example.com')")
+        kept = keep_database(database, label="test_signup[pg]", test="tests/test_users.py::test_signup[pg]", bound=10)
+        self.assertRegex(kept.name, r"^mtdb_kept_test_signup_pg_[0-9]+$")
+        self.assertEqual(kept.redacted_url, f"postgresql://{SERVER.user}:***@{SERVER.host}:{SERVER.port}/{kept.name}")
+        names = databases()
+        self.assertIn(kept.name, names)
+        with self.assertRaises(minitestdb.MiniTestDBError):
+            leaked.query("select 1")  # its session was ended for the rename
+        leaked.close()
+        with database.connect() as conn:  # the Database now points at the kept name
+            self.assertEqual(conn.query("select count(*) from users where email = 'left@example.com'").rows, [("1",)])
+        (comment,) = [c for name, c in kept_databases() if name == kept.name]
+        self.assertRegex(comment, r"^minitestdb kept at=[0-9.]+ test=tests/test_users.py::test_signup\[pg\]$")
+        # The next failure of the same test takes the next number.
+        again = keep_database(self.template.clone("x"), label="test_signup[pg]", test="t", bound=10)
+        self.assertEqual(int(again.name.rsplit("_", 1)[1]), int(kept.name.rsplit("_", 1)[1]) + 1)
+        # A plain prune leaves kept databases; kept=True removes them.
+        self.assertFalse({kept.name, again.name} & set(SERVER.prune()))
+        self.assertEqual(sorted(prune_databases(SERVER.endpoint, kept=True)), sorted([kept.name, again.name]))
+        self.assertFalse({kept.name, again.name} & databases())
+
+    def test_thirty_kept_databases_leave_at_most_the_bound_the_newest(self) -> None:
+        names = []
+        for i in range(30):
+            kept = keep_database(self.template.clone(f"t{i}"), label=f"test_{i}", test=f"t.py::test_{i}", bound=10)
+            names.append(kept.name)
+            self.assertLessEqual(len(kept_databases()), 10)
+            if i >= 10:
+                self.assertEqual(kept.dropped, (names[i - 10],))
+        self.assertEqual(sorted(name for name, _ in kept_databases()), sorted(names[20:]))
+
+
+class ProgressTest(unittest.TestCase):
+    def test_a_real_psql_tells_each_file_in_order_and_builds_the_same_template(self) -> None:
+        tmp = temp_dir(self, "minitestdb-progress-")
+        path = write_sql(os.path.join(tmp, "migrations"), dict(SCHEMA, **{"000_marker.sql": f"-- {uuid.uuid4()}\nset search_path = public;\n"}))
+        messages: list[str] = []
+        with mock.patch("os.getcwd", return_value=tmp):
+            tpl = build_template(SERVER.endpoint, container=SERVER.container_id, docker_binary=SERVER.docker.binary, sql=path, pool=0, progress=messages.append)
+        self.assertTrue(tpl.built)
+        self.assertEqual(messages, ["applying migrations/000_marker.sql", "applying migrations/001_users.sql", "applying migrations/002_posts.sql"])
+        self.assertEqual(SERVER.template(sql=path, pool=0).name, tpl.name)  # the same inputs: found, not rebuilt
+        with tpl.clone() as db, db.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+
+
+class PruneSourcesTest(unittest.TestCase):
+    def test_unrelated_unlabelled_templates_do_not_drop_a_third_projects(self) -> None:
+        tmp = temp_dir(self, "minitestdb-projects-")
+
+        def build(project: str, version: int) -> str:
+            path = write_sql(os.path.join(tmp, project, "migrations"), {"001.sql": f"-- {project} v{version} {uuid.uuid4()}\ncreate table t (id int);\n"})
+            return SERVER.template(sql=path, pool=0).name
+
+        third = build("third", 1)
+        one = [build("one", 1), build("one", 2)]
+        two = [build("two", 1), build("two", 2)]
+        one.append(build("one", 3))  # newer by its build time, or (the same second) by its creation order
+        dropped = SERVER.prune(keep_templates=2)
+        self.assertEqual([name for name in dropped if name.startswith("mtdb_tpl_")], [one[0]])
+        names = databases()
+        self.assertIn(third, names)
+        self.assertTrue(set(two) | set(one[1:]) <= names)
+        with SERVER.connect() as conn:
+            (comment,) = conn.query(f"select shobj_description(oid, 'pg_database') from pg_database where datname = '{third}'").rows[0]
+        self.assertEqual(comment.split(" source=", 1)[1], f"dir:{os.path.join(tmp, 'third', 'migrations')}")
 
 
 if __name__ == "__main__":

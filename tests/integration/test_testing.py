@@ -268,6 +268,191 @@ class InProcessTest(unittest.TestCase):
         self.assertFalse(set(schema_names) & names, "schemas dropped")
 
 
+FAILING_PYTEST = """
+def test_url_is_wrong(minitestdb_url, minitestdb_database):
+    with minitestdb_database.connect() as conn:
+        conn.query("insert into things values (42)")
+    print("the url:", minitestdb_url)
+    assert minitestdb_url == "postgresql://nowhere"
+
+def test_passes(minitestdb_database):
+    pass
+"""
+
+FAILING_UNITTEST = """
+from minitestdb.testing import DatabaseTestCase
+
+class UsersTest(DatabaseTestCase):
+    sql = ["db"]
+
+    def test_url_is_wrong(self):
+        with self.database.connect() as conn:
+            conn.query("insert into things values (42)")
+        self.assertEqual(str(self.database_url), "postgresql://nowhere", f"the url {self.database_url}")
+
+    def test_passes(self):
+        pass
+"""
+
+
+def kept_on(server: minitestdb.Server) -> dict[str, str]:
+    """The kept databases on *server* and their comments."""
+    with server.connect() as conn:
+        rows = conn.query("select datname, coalesce(shobj_description(oid, 'pg_database'), '') from pg_database").rows
+    return {name: comment or "" for name, comment in rows if name and getattr(parse_name(name), "kind", "") == "kept"}
+
+
+def table_rows(server: minitestdb.Server, dbname: str) -> list[tuple[str | None, ...]]:
+    with server.connect(dbname) as conn:
+        return conn.query("select id from things").rows
+
+
+class KeepFailedTest(_ExampleCase):
+    """A failed test's database is kept under a name that shows it, the report says so in one line, and no report holds the password."""
+
+    example = "unittest_project"
+
+    def setUp(self) -> None:
+        super().setUp()
+        write_sql(os.path.join(self.project, "db"), {"001.sql": f"-- {uuid.uuid4()}\ncreate table things (id int);\n"})
+
+    def assert_kept_and_reported(self, output: str, server: minitestdb.Server, before: dict[str, str], test_id: str, commands: tuple[str, str, str]) -> str:
+        new = {name: comment for name, comment in kept_on(server).items() if name not in before}
+        self.assertEqual(len(new), 1, output)
+        ((name, comment),) = new.items()
+        self.addCleanup(minitestdb_drop, server, name)
+        self.assertRegex(name, r"^mtdb_kept_test_url_is_wrong_[0-9]+$")
+        self.assertRegex(comment, rf"^minitestdb kept at=[0-9.]+ test={re.escape(test_id)}$")
+        self.assertEqual(table_rows(server, name), [("42",)])  # what the test did is there to look at
+        masked = f"postgresql://{server.user}:***@{server.host}:{server.port}/{name}"
+        psql, drop, end = (command.format(name=name) for command in commands)
+        lines = [line for line in output.splitlines() if "minitestdb kept this test's database" in line]
+        self.assertEqual(lines, [f"minitestdb kept this test's database {name} ({masked}): open it with `{psql}`, drop it with `{drop}`{end}"], output)
+        self.assertNotIn(server.password, output)
+        self.assertIn(f"{server.user}:***@", output)
+        return name
+
+    def test_pytest_keeps_the_failed_tests_database_and_reports_it_without_the_password(self) -> None:
+        problem = _pytest_problem()
+        if problem:
+            skip_or_fail(problem)
+        with open(os.path.join(self.project, "test_kept.py"), "w") as fh:
+            fh.write(FAILING_PYTEST)
+        with open(os.path.join(self.project, "pytest.ini"), "w") as fh:
+            fh.write("[pytest]\nminitestdb_sql = db/\n")
+        env = self.shared_server_env()
+        name = env["MINITESTDB_SERVER"]
+        argv = [sys.executable, "-m", "pytest", *_plugin_args(), "-p", "no:cacheprovider", "-rA", "test_kept.py"]
+        proc = run(argv, self.project, env)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout)
+        self.assertRegex(proc.stdout, r"=+ 1 failed, 1 passed in ", proc.stdout)
+        server = minitestdb.attach(name)
+        self.addCleanup(server.close)
+        commands = (f"python -m minitestdb psql --server {name} -d {{name}}", f"python -m minitestdb drop --server {name} {{name}}", ".")
+        kept = self.assert_kept_and_reported(proc.stdout, server, {}, "test_kept.py::test_url_is_wrong", commands)
+        self.assertIn("-- minitestdb --", proc.stdout)  # its own section, under the failure
+        self.assertIn("the url: postgresql://", proc.stdout)  # captured stdout: masked too
+        # Off: by the variable, and by the option over the ini.
+        for extra_env, extra_args in (({"MINITESTDB_KEEP_FAILED": "0"}, []), ({}, ["--minitestdb-keep-failed", "0"])):
+            with self.subTest(env=extra_env, args=extra_args):
+                proc = run([*argv, *extra_args], self.project, dict(env, **extra_env))
+                self.assertRegex(proc.stdout, r"=+ 1 failed, 1 passed in ", proc.stdout)
+                self.assertNotIn("minitestdb kept", proc.stdout)
+                self.assertEqual(set(kept_on(server)), {kept})
+                self.assertNotIn(server.password, proc.stdout)
+
+    def test_unittest_keeps_the_failed_tests_database_and_reports_it_without_the_password(self) -> None:
+        with open(os.path.join(self.project, "test_kept.py"), "w") as fh:
+            fh.write(FAILING_UNITTEST)
+        before = kept_on(SERVER)
+        env = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        proc = run([sys.executable, "-m", "unittest", "test_kept"], self.project, env)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout)
+        self.assertIn("FAILED (failures=1)", proc.stdout)
+        commands = ("python -m minitestdb psql -d {name}", "python -m minitestdb drop {name}", " (with TEST_DATABASE_URL set as for the tests).")
+        self.assert_kept_and_reported(proc.stdout, SERVER, before, "test_kept.UsersTest.test_url_is_wrong", commands)
+        self.assert_nothing_left()  # the passing test's clone is dropped
+
+
+def minitestdb_drop(server: minitestdb.Server, name: str) -> None:
+    with server.connect() as conn:
+        conn.query(f'drop database if exists "{name}"')
+
+
+BROKEN_PYTEST = """
+def test_a(minitestdb_database):
+    pass
+
+def test_b(minitestdb_database):
+    pass
+
+def test_c(minitestdb_url):
+    pass
+
+def test_d(minitestdb_template):
+    pass
+"""
+
+BROKEN_UNITTEST = """
+from minitestdb.testing import DatabaseTestCase
+
+class A(DatabaseTestCase):
+    sql = ["db"]
+    def test_a(self):
+        pass
+
+class B(A):
+    pass
+
+class C(A):
+    pass
+
+class D(A):
+    pass
+"""
+
+
+class BrokenMigrationTest(_ExampleCase):
+    """A broken migration under 4 tests: its file, line and message once, then a line per test; no minitestdb internals."""
+
+    example = "unittest_project"
+
+    def setUp(self) -> None:
+        super().setUp()
+        write_sql(os.path.join(self.project, "db"), {"001.sql": f"-- {uuid.uuid4()}\ncreate table things (id int);\n", "002_broken.sql": "select 1;\ninsert into no_such_table values (1);\n"})
+        self.env = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        self.broken = os.path.join(self.project, "db", "002_broken.sql")
+
+    def assert_once(self, output: str, max_lines: int) -> None:
+        self.assertEqual(output.count(f"Migration {self.broken}:2 failed: ERROR: relation \"no_such_table\" does not exist; fix the file and run again."), 1, output)
+        self.assertEqual(output.count(f"the template could not be built, {self.broken}:2 failed (reported in full for the first test that needed it)"), 3, output)
+        self.assertNotIn("Traceback", output)
+        self.assertNotRegex(output, r"_templates\.py|_migrations\.py|_testenv\.py", output)
+        self.assertLessEqual(len(output.splitlines()), max_lines, output)
+        self.assert_nothing_left()
+
+    def test_pytest_reports_it_once(self) -> None:
+        problem = _pytest_problem()
+        if problem:
+            skip_or_fail(problem)
+        with open(os.path.join(self.project, "test_broken.py"), "w") as fh:
+            fh.write(BROKEN_PYTEST)
+        argv = [sys.executable, "-m", "pytest", *_plugin_args(), "-p", "no:cacheprovider", "--minitestdb-sql", "db", "test_broken.py"]
+        proc = run(argv, self.project, self.env)
+        self.assertRegex(proc.stdout, r"=+ 4 errors in ", proc.stdout)
+        self.assert_once(proc.stdout, 30)
+        verbose = run([*argv, "-v"], self.project, self.env)
+        self.assertIn("_migrations.py", verbose.stdout)  # -v: the traceback, for the first test only
+        self.assertEqual(verbose.stdout.count("reported in full for the first test that needed it"), 3, verbose.stdout)
+
+    def test_unittest_reports_it_once(self) -> None:
+        with open(os.path.join(self.project, "test_broken.py"), "w") as fh:
+            fh.write(BROKEN_UNITTEST)
+        proc = run([sys.executable, "-m", "unittest", "test_broken"], self.project, self.env)
+        self.assertIn("FAILED (errors=4)", proc.stdout)
+        self.assert_once(proc.stdout, 30)
+
+
 class VendoringTest(unittest.TestCase):
     def test_vendored_copy_works_without_the_checkout(self) -> None:
         tmp = temp_dir(self, "minitestdb-vendor-")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import unittest
 from unittest import mock
 
 from minitestdb import _env
 from minitestdb._container import DEFAULT_IMAGE
 from minitestdb._env import REQUIRED_VARIABLES, read_env
+from minitestdb._errors import ConfigurationError
 from tests.unit.support import doctests
 
 
@@ -96,6 +98,20 @@ class ReadEnvTest(unittest.TestCase):
         # An explicit mapping never looks at os.environ.
         with mock.patch.dict(os.environ, {"MINITESTDB_SERVER": "ignored"}):
             self.assertEqual(read_env({}).server, "default")
+
+    def test_keep_failed_a_bound_yes_or_no_and_a_clear_error(self) -> None:
+        for value, expected in (("", None), ("  ", None), ("0", 0), ("no", 0), ("OFF", 0), ("false", 0), ("1", 1), ("30", 30), ("yes", 10), ("on", 10), ("true", 10)):
+            with self.subTest(value=value):
+                self.assertEqual(read_env({"MINITESTDB_KEEP_FAILED": value}).keep_failed, expected)
+        self.assertIsNone(read_env({}).keep_failed)
+        self.assertEqual(_env.DEFAULT_KEEP_FAILED, 10)
+        for value in ("-1", "many", "1.5"):
+            with self.subTest(value=value), self.assertRaisesRegex(ConfigurationError, rf"^MINITESTDB_KEEP_FAILED='{re.escape(value)}' is not understood: .*0 keeps none"):
+                read_env({"MINITESTDB_KEEP_FAILED": value}).keep_failed  # noqa: B018 - the property raises
+
+    def test_debug(self) -> None:
+        self.assertEqual([read_env({"MINITESTDB_DEBUG": v}).debug for v in ("1", "yes", "", "0", "2")], [True, True, False, False, False])
+        self.assertFalse(read_env({}).debug)
 
     def test_environment_has_no_other_attributes(self) -> None:
         env = read_env({})

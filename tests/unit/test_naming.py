@@ -10,12 +10,16 @@ from minitestdb._naming import (
     base36,
     clone_name,
     host_tag,
+    kept_name,
+    next_kept_number,
     owner_part,
     parse_name,
     schema_name,
     slug,
     temp_build_name,
+    template_group,
     template_name,
+    template_source,
     unique_part,
 )
 from minitestdb._wire import quote_ident
@@ -83,6 +87,69 @@ class NamesTest(unittest.TestCase):
             schema = schema_name(label, owner=owner_part("host", 4321), suffix=unique_part(len(seen), "abcdef"))
             self.assertLessEqual(len(schema.encode()), 63, schema)
             self.assertEqual(parse_name(schema).kind, "schema")  # type: ignore[union-attr]
+
+
+class KeptNamesTest(unittest.TestCase):
+    def test_kept_names_show_the_test_fit_63_bytes_and_parse_as_kept(self) -> None:
+        for label, number, expected in (
+            ("test_signup", 1, "mtdb_kept_test_signup_1"),
+            ("tests/test_users.py::TestX::test_signup[pg-15]", 12, "mtdb_kept_tests_test_users_py_testx_test_signup_pg_15_12"),
+            ("", 3, "mtdb_kept_3"),
+            ("名前", 4, "mtdb_kept_4"),
+            ("x" * 80, 123, "mtdb_kept_" + "x" * 49 + "_123"),
+        ):
+            name = kept_name(label, number)
+            self.assertEqual(name, expected)
+            self.assertLessEqual(len(name.encode()), 63)
+            self.assertEqual(parse_name(name), ("kept", "", 0))
+
+    def test_next_number_counts_only_this_labels_kept_names(self) -> None:
+        self.assertEqual(next_kept_number("test_a", []), 1)
+        self.assertEqual(next_kept_number("test_a", ["mtdb_kept_test_a_2", "mtdb_kept_test_a_10", "mtdb_kept_test_a_x_50", "mtdb_kept_test_ab_70", "postgres"]), 11)
+        self.assertEqual(next_kept_number("", ["mtdb_kept_4", "mtdb_kept_test_5"]), 5)
+
+    def test_no_clone_template_schema_or_temp_name_is_kept_and_no_kept_name_is_anything_else(self) -> None:
+        rng = random.Random(11)
+        owner = owner_part("host", 4321)
+        labels = ["kept", "kept_x", "KEPT", "tpl", "tpl_users", "tmp", "keptx", "mtdb_kept", "test_kept_1"]
+        labels += ["".join(rng.choice("kept_tpl0123456789abcdef") for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+        for count, label in enumerate(labels, 1):
+            others = (
+                clone_name(label, FP, owner=owner, suffix=unique_part(count, "123456")),
+                clone_name(label, FP, owner=owner, suffix=unique_part(count, "123456")) + "_2",  # Django's parallel worker copy
+                schema_name(label, owner=owner, suffix=unique_part(count, "abcdef")),
+                template_name(label, FP),
+                temp_build_name(FP, owner=owner, suffix="abcdef"),
+            )
+            for name in others:
+                parsed = parse_name(name)
+                self.assertIsNotNone(parsed, name)
+                self.assertNotEqual(parsed.kind, "kept", name)  # type: ignore[union-attr]
+            self.assertEqual(parse_name(kept_name(label, count)).kind, "kept", label)  # type: ignore[union-attr]
+        self.assertEqual(clone_name("kept_x", FP, owner=owner, suffix="1ab"), f"mtdb_c_kept_x_01234567_{owner}_1ab")
+
+    def test_names_that_only_look_kept_are_not_ours(self) -> None:
+        for name in ("mtdb_kept_", "mtdb_kept_x", "mtdb_kept_x_", "mtdb_kept_X_1", "mtdb_kept__1", "mtdb_kept_a__b_1", "mtdb_kept_1x"):
+            self.assertIsNone(parse_name(name), name)
+
+
+class TemplateSourceTest(unittest.TestCase):
+    def test_label_else_common_directory_else_nothing(self) -> None:
+        for label, directories, expected in (
+            ("users", ["/p/a"], "label:users"),
+            ("  ", ["/p/a/migrations", "/p/a"], "dir:/p/a"),
+            (None, ["/p/a/migrations", "/p/a/seeds"], "dir:/p/a"),
+            (None, ["/p/a/migrations"], "dir:/p/a/migrations"),
+            (None, [], ""),
+        ):
+            self.assertEqual(template_source(label, directories), expected)
+
+    def test_groups_by_source_else_by_name(self) -> None:
+        fp = "a" * 24
+        self.assertEqual(template_group(f"mtdb_tpl_{fp}", "dir:/p/one"), "source dir:/p/one")
+        self.assertNotEqual(template_group(f"mtdb_tpl_{fp}", "dir:/p/one"), template_group(f"mtdb_tpl_{fp}", "dir:/p/two"))
+        self.assertEqual(template_group(f"mtdb_tpl_{fp}", ""), "name mtdb_tpl")
+        self.assertEqual(template_group(f"mtdb_tpl_users_{fp}", ""), "name mtdb_tpl_users")
 
 
 load_tests = doctests(_naming)

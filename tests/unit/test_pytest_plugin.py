@@ -70,9 +70,9 @@ class AddOptionTest(PluginTestCase):
         group = types.SimpleNamespace(addoption=lambda name, **kwargs: added.append((name, kwargs)))
         parser = types.SimpleNamespace(getgroup=lambda *args: group, addini=lambda name, help, **kwargs: ini.append((name, kwargs)))
         pytest_plugin.pytest_addoption(parser)
-        self.assertEqual([name for name, _ in added], ["--minitestdb-sql", "--minitestdb-seed", "--minitestdb-migrate", "--minitestdb-inputs"])
+        self.assertEqual([name for name, _ in added], ["--minitestdb-sql", "--minitestdb-seed", "--minitestdb-migrate", "--minitestdb-inputs", "--minitestdb-keep-failed"])
         for name, kwargs in added:
-            expected = (None, None) if name == "--minitestdb-migrate" else ("append", None)
+            expected = (None, None) if name in ("--minitestdb-migrate", "--minitestdb-keep-failed") else ("append", None)
             self.assertEqual((kwargs.get("action"), kwargs["default"]), expected, name)
         self.assertEqual(
             ini,
@@ -81,6 +81,7 @@ class AddOptionTest(PluginTestCase):
                 ("minitestdb_seed", {"type": "linelist", "default": []}),
                 ("minitestdb_migrate", {"type": "string", "default": ""}),
                 ("minitestdb_inputs", {"type": "linelist", "default": []}),
+                ("minitestdb_keep_failed", {"type": "string", "default": ""}),
             ],
         )
 

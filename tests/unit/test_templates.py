@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
+import sys
 import tempfile
 import threading
 import unittest
@@ -13,13 +15,15 @@ import weakref
 from typing import Any, Callable
 from unittest import mock
 
-from minitestdb import _templates
+from minitestdb import _migrations, _templates
 from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, database_settings_sql
 from minitestdb._endpoint import Endpoint
-from minitestdb._errors import ConfigurationError, MigrationError
+from minitestdb._errors import ConfigurationError, MigrationError, ServerError
 from minitestdb._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, digest_files, fingerprint, resolve_inputs
+from minitestdb._migrators import function
 from minitestdb._naming import host_tag, owner_part, parse_name, template_name
-from minitestdb._templates import Database, Template, build_template, drop_database, prune_databases
+from minitestdb._templates import Database, Template, build_template, drop_database, keep_database, kept_comment, kept_over_bound, prune_databases, template_comment
+from tests.unit.support import doctests
 
 ENDPOINT = Endpoint(host="127.0.0.1", port=5999, user="postgres", password="templates-test-pw", dbname="postgres")
 TPL = "mtdb_tpl_users_0123456789abcdef01234567"
@@ -175,7 +179,9 @@ class CloneTest(TemplatesTestCase):
         self.assertEqual(database.name, database.schema)
         self.assertEqual(parse_name(database.schema), ("schema", host_tag(_templates.hostname()), os.getpid()))
         self.assertEqual(self.admin.statements, [f'CREATE SCHEMA "{database.schema}"'])
-        apply.assert_called_once_with(ENDPOINT.replace(options=f"-c search_path={database.schema}"), files[0] + files[1], container="cid", docker_binary="docker", timeout=DEFAULT_MIGRATION_TIMEOUT)
+        apply.assert_called_once_with(
+            ENDPOINT.replace(options=f"-c search_path={database.schema}"), files[0] + files[1], container="cid", docker_binary="docker", timeout=DEFAULT_MIGRATION_TIMEOUT, progress=None
+        )
 
     def test_a_failed_schema_is_dropped_again(self) -> None:
         error = MigrationError("Migration 001.sql:1 failed: boom; fix the file and run again.")
@@ -245,7 +251,7 @@ class BuildTemplateTest(TemplatesTestCase):
                 f'ALTER DATABASE "{self.name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false',
             ],
         )
-        self.assertRegex(statements[7], rf"^COMMENT ON DATABASE \"{self.name}\" IS 'minitestdb template built=\d+'$")
+        self.assertRegex(statements[7], rf"^COMMENT ON DATABASE \"{self.name}\" IS 'minitestdb template built=\d+ source=label:users'$")
         self.assertEqual(statements[8:], [self.settings, f"SELECT pg_advisory_unlock{self.lock}"])
         applied.assert_called_once()
         self.assertEqual(applied.call_args.args[0], ENDPOINT.replace(dbname=temp_name))
@@ -336,6 +342,232 @@ class PruneDatabasesTest(TemplatesTestCase):
 
         self.admin.answer = answer
         self.assertEqual(prune_databases(ENDPOINT, keep_templates=0), [f"mtdb_tpl_users_{'b' * 24}"])
+
+
+FAKE_PSQL = """\
+import os, sys
+args, i = sys.argv[1:], 0
+while i < len(args):
+    if args[i] == "-c":
+        print(args[i + 1][len("\\\\echo "):] if args[i + 1].startswith("\\\\echo ") else "", flush=True)
+        i += 2
+    elif args[i] == "-f":
+        with open(os.environ["FAKE_PSQL_LOG"], "a") as log:
+            log.write(args[i + 1] + "\\n")
+        if "boom" in open(args[i + 1]).read():
+            sys.stderr.write("psql:%s:1: ERROR:  boom\\n" % args[i + 1])
+            sys.exit(3)
+        i += 2
+    else:
+        i += 1
+"""
+
+
+class ProgressTest(TemplatesTestCase):
+    """build_template(progress=...) is told each file as psql comes to it, and the migrator, in order (a fake psql on the host, which echoes as psql does)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="minitestdb-unit-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        psql = os.path.join(self.dir, "psql")
+        with open(psql, "w") as fh:
+            fh.write(f"#!{sys.executable}\n" + FAKE_PSQL)
+        os.chmod(psql, stat.S_IRWXU)
+        self.log = os.path.join(self.dir, "applied.log")
+        open(self.log, "w").close()
+        for patcher in (mock.patch.object(_migrations.shutil, "which", return_value=psql), mock.patch.dict(os.environ, {"FAKE_PSQL_LOG": self.log})):
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        os.makedirs(os.path.join(self.dir, "migrations"))
+        for name in ("001_users.sql", "002_orders.sql", "seed.sql"):
+            with open(os.path.join(self.dir, "migrations" if name[0] == "0" else "", name), "w") as fh:
+                fh.write(f"-- {name}\n")
+        self.messages: list[str] = []
+
+    def progress(self, message: str) -> None:
+        self.messages.append(message)
+
+    def applied(self) -> list[str]:
+        """The files the fake psql ran, in order."""
+        with open(self.log) as fh:
+            return [os.path.basename(line.strip()) for line in fh]
+
+    def build(self, **kwargs: Any) -> None:
+        with mock.patch.object(os, "getcwd", return_value=self.dir):
+            sql, seed = os.path.join(self.dir, "migrations"), os.path.join(self.dir, "seed.sql")
+            build_template(ENDPOINT, container="cid", docker_binary="docker", sql=sql, seed=seed, pool=0, progress=self.progress, **kwargs)
+
+    def test_each_file_then_the_migrator_then_the_seeds_in_order(self) -> None:
+        def migrate(url: str) -> None:
+            self.progress("(migrator ran)")
+
+        self.build(migrator=function(migrate, key="k"))
+        expected_name = f"{__name__}.ProgressTest.test_each_file_then_the_migrator_then_the_seeds_in_order.<locals>.migrate"
+        self.assertEqual(
+            self.messages,
+            ["applying migrations/001_users.sql", "applying migrations/002_orders.sql", f"running function {expected_name}", "(migrator ran)", "applying seed.sql"],
+        )
+        self.assertEqual(self.applied(), ["001_users.sql", "002_orders.sql", "seed.sql"])
+
+    def test_without_a_migrator_one_psql_still_tells_each_file_and_stops_at_the_failure(self) -> None:
+        with open(os.path.join(self.dir, "migrations", "002_orders.sql"), "w") as fh:
+            fh.write("boom\n")
+        with self.assertRaisesRegex(MigrationError, r"002_orders\.sql:1 failed: ERROR: boom"):
+            self.build()
+        self.assertEqual(self.messages, ["applying migrations/001_users.sql", "applying migrations/002_orders.sql"])
+        self.assertEqual(self.applied(), ["001_users.sql", "002_orders.sql"])
+
+    def test_the_containers_psql_tells_each_file_before_running_it(self) -> None:
+        ran: list[str] = []
+        with mock.patch.object(_migrations.shutil, "which", return_value=None), mock.patch.object(_migrations, "_run", side_effect=lambda *a, **k: ran.append(os.path.basename(k["stdin_name"]))):
+            self.build()
+        self.assertEqual(self.messages, ["applying migrations/001_users.sql", "applying migrations/002_orders.sql", "applying seed.sql"])
+        self.assertEqual(ran, ["001_users.sql", "002_orders.sql", "seed.sql"])
+
+    def test_nothing_is_told_when_the_template_exists(self) -> None:
+        self.admin.answer = lambda sql: [("1",)] if sql.startswith("SELECT 1 FROM pg_database") else []
+        self.build()
+        self.assertEqual(self.messages, [])
+
+
+class SourceCommentTest(TemplatesTestCase):
+    def test_an_unlabelled_template_records_the_directory_of_its_inputs(self) -> None:
+        tmp = tempfile.mkdtemp(prefix="minitestdb-unit-")
+        self.addCleanup(shutil.rmtree, tmp)
+        os.makedirs(os.path.join(tmp, "db"))
+        for name in ("db/001.sql", "seed.sql"):
+            with open(os.path.join(tmp, name), "w") as fh:
+                fh.write("select 1;\n")
+        with mock.patch.object(_templates, "apply_files"):
+            build_template(ENDPOINT, container=None, docker_binary="docker", sql=os.path.join(tmp, "db"), seed=os.path.join(tmp, "seed.sql"), pool=0)
+        comments = [sql for sql in self.admin.statements if sql.startswith("COMMENT")]
+        self.assertEqual(len(comments), 1)
+        self.assertRegex(comments[0], rf"IS 'minitestdb template built=\d+ source=dir:{re.escape(tmp)}'$")
+
+
+def kept_rows(count: int, *, start: float = 1000.0, busy: frozenset[str] = frozenset()) -> list[tuple[Any, ...]]:
+    """(name, comment, oid, sessions) rows of *count* kept databases, the later ones newer."""
+    return [(f"mtdb_kept_test_{i}_1", kept_comment(f"t.py::test_{i}", start + i), str(100 + i), "1" if f"mtdb_kept_test_{i}_1" in busy else "0") for i in range(count)]
+
+
+class KeepDatabaseTest(TemplatesTestCase):
+    CLONE = "mtdb_test_signup_01234567_abcd1_1ab"
+
+    def keep(self, rows: list[tuple[Any, ...]], *, bound: int = 10, fail_rename: tuple[str, ...] = (), label: str = "test_signup[pg]") -> _templates.KeptDatabase:
+        failures = list(fail_rename)
+        database = Database(self.template(), self.CLONE)
+        self.database = database
+
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if sql.startswith("SELECT d.datname"):
+                return rows
+            if sql.startswith("ALTER DATABASE") and failures:
+                code = failures.pop(0)
+                raise ServerError(f"PostgreSQL ERROR {code}: no", sqlstate=code)
+            return []
+
+        self.admin.answer = answer
+        with mock.patch.object(_templates.time, "sleep"):
+            return keep_database(database, label=label, test="tests/test_x.py::test_signup[pg]", bound=bound, now=5000.5)
+
+    def test_renamed_after_its_sessions_end_commented_and_never_dropped_at_exit(self) -> None:
+        rows = [("mtdb_kept_test_signup_pg_2", kept_comment("x", 1.0), "7", "0")]
+        kept = self.keep(rows)
+        self.assertEqual(kept, ("mtdb_kept_test_signup_pg_3", "postgresql://postgres:***@127.0.0.1:5999/mtdb_kept_test_signup_pg_3", (), ()))
+        changes = [sql for sql in self.admin.statements if not sql.startswith("SELECT d.datname")]
+        self.assertEqual(
+            changes,
+            [
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.CLONE}' AND pid <> pg_backend_pid()",
+                f'ALTER DATABASE "{self.CLONE}" RENAME TO "mtdb_kept_test_signup_pg_3"',
+                "COMMENT ON DATABASE \"mtdb_kept_test_signup_pg_3\" IS 'minitestdb kept at=5000.500 test=tests/test_x.py::test_signup[pg]'",
+            ],
+        )
+        self.assertEqual((self.database.name, self.database.dbname, self.database.kept, self.database.dropped), ("mtdb_kept_test_signup_pg_3", "mtdb_kept_test_signup_pg_3", True, False))
+        self.assertNotIn(self.database, _templates._LIVE)
+        self.assertTrue(repr(self.database).endswith("/mtdb_kept_test_signup_pg_3 kept>"))
+
+    def test_a_name_taken_meanwhile_takes_the_next_number_and_a_returning_session_is_ended_again(self) -> None:
+        kept = self.keep([], fail_rename=("42P04", "55006"))
+        self.assertEqual(kept.name, "mtdb_kept_test_signup_pg_2")
+        renames = [sql for sql in self.admin.statements if sql.startswith("ALTER")]
+        self.assertEqual([sql.rsplit(" ", 1)[1] for sql in renames], ['"mtdb_kept_test_signup_pg_1"', '"mtdb_kept_test_signup_pg_2"', '"mtdb_kept_test_signup_pg_2"'])
+        self.assertEqual(sum(sql.startswith("SELECT pg_terminate_backend") for sql in self.admin.statements), 3)
+
+    def test_another_server_error_is_raised(self) -> None:
+        with self.assertRaises(ServerError):
+            self.keep([], fail_rename=("42501",))
+        self.assertFalse(self.database.kept)
+        self.assertIn(self.database, _templates._LIVE)
+
+    def test_thirty_kept_leave_the_bound_the_oldest_dropped_one_in_use_left(self) -> None:
+        rows = kept_rows(30, busy=frozenset({"mtdb_kept_test_0_1"}))
+        kept = self.keep(rows, bound=10)
+        # The new one and the 9 newest of the 30 stay; of the 21 oldest, the one in use is left.
+        self.assertEqual(kept.dropped, tuple(f"mtdb_kept_test_{i}_1" for i in range(1, 21)))
+        self.assertEqual(kept.in_use, ("mtdb_kept_test_0_1",))
+        drops = [sql for sql in self.admin.statements if sql.startswith("DROP")]
+        self.assertEqual(drops, [f'DROP DATABASE IF EXISTS "mtdb_kept_test_{i}_1"' for i in range(1, 21)])
+
+    def test_the_schema_mode_keeps_nothing(self) -> None:
+        database = Database(self.template(), "test_s_abcd1_1ab", schema="test_s_abcd1_1ab")
+        with self.assertRaisesRegex(ConfigurationError, "schema mode"):
+            keep_database(database, label="x", test="x")
+        self.assertEqual(self.admin.statements, [])
+
+
+class KeptOverBoundTest(unittest.TestCase):
+    def test_newest_by_time_then_oid_stay(self) -> None:
+        rows = [(name, comment, int(oid)) for name, comment, oid, _ in kept_rows(30)]
+        self.assertEqual(kept_over_bound(rows, 10), [f"mtdb_kept_test_{i}_1" for i in range(20)])
+        self.assertEqual(kept_over_bound(rows, 30), [])
+        self.assertEqual(len(kept_over_bound(rows, 0)), 30)
+        same_time = [("a", kept_comment("t", 1.0), 5), ("b", kept_comment("t", 1.0), 9), ("c", "no comment", 1)]
+        self.assertEqual(kept_over_bound(same_time, 1), ["c", "a"])
+
+
+class PruneGroupsTest(TemplatesTestCase):
+    def prune(self, rows: list[tuple[Any, ...]], **kwargs: Any) -> list[str]:
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if sql.startswith("SELECT d.datname"):
+                return rows
+            if sql.startswith("SELECT count(*)"):
+                return [("0",)]
+            return []
+
+        self.admin.answer = answer
+        return prune_databases(ENDPOINT, **kwargs)
+
+    def test_unlabelled_templates_of_three_projects_are_grouped_by_source(self) -> None:
+        fp = [c * 24 for c in "abcdef"]
+        rows = [
+            (f"mtdb_tpl_{fp[0]}", template_comment(10, "dir:/p/third"), "0"),  # the third project's only template: kept
+            (f"mtdb_tpl_{fp[1]}", template_comment(20, "dir:/p/one"), "0"),
+            (f"mtdb_tpl_{fp[2]}", template_comment(30, "dir:/p/two"), "0"),
+            (f"mtdb_tpl_{fp[3]}", template_comment(40, "dir:/p/one"), "0"),
+            (f"mtdb_tpl_{fp[4]}", template_comment(50, "dir:/p/two"), "0"),
+            (f"mtdb_tpl_{fp[5]}", template_comment(60, "dir:/p/two"), "0"),  # three of project two: the oldest goes
+            (f"mtdb_tpl_users_{fp[0]}", template_comment(1, "label:users"), "0"),
+            (f"mtdb_tpl_users_{fp[1]}", "minitestdb template built=2", "0"),  # no source (an older version): grouped by name, alone
+        ]
+        self.assertEqual(self.prune(rows, keep_templates=2), [f"mtdb_tpl_{fp[2]}"])
+        # keep_templates=1: one per source; the old template without a source is its own group.
+        self.assertEqual(sorted(self.prune(rows, keep_templates=1)), sorted([f"mtdb_tpl_{fp[1]}", f"mtdb_tpl_{fp[2]}", f"mtdb_tpl_{fp[4]}"]))
+
+    def test_builds_of_the_same_second_go_in_creation_order(self) -> None:
+        # The rows come in oid order: the first created of two equal build times is the older, whatever the names.
+        rows = [(f"mtdb_tpl_{'f' * 24}", template_comment(7, "dir:/p/one"), "0"), (f"mtdb_tpl_{'a' * 24}", template_comment(7, "dir:/p/one"), "0")]
+        self.assertEqual(self.prune(rows, keep_templates=1), [f"mtdb_tpl_{'f' * 24}"])
+
+    def test_kept_databases_stay_unless_asked_and_one_in_use_always_stays(self) -> None:
+        rows = [("mtdb_kept_test_a_1", kept_comment("a", 1.0), "0"), ("mtdb_kept_test_b_1", kept_comment("b", 2.0), "1"), ("mtdb_kept_nope", "", "0")]
+        self.assertEqual(self.prune(rows), [])
+        self.assertEqual(self.prune(rows, kept=True), ["mtdb_kept_test_a_1"])
+        self.assertIn('DROP DATABASE IF EXISTS "mtdb_kept_test_a_1"', self.admin.statements)
+
+
+load_tests = doctests(_templates)
 
 
 if __name__ == "__main__":

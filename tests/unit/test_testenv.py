@@ -17,10 +17,11 @@ from minitestdb._errors import (
     MigrationError,
     MiniTestDBError,
 )
-from minitestdb._naming import clone_name, owner_part, schema_name, temp_build_name, template_name
+from minitestdb._naming import clone_name, kept_name, owner_part, schema_name, temp_build_name, template_name
 from minitestdb._server import Server
+from minitestdb._templates import KeptDatabase
 from minitestdb._testenv import assert_own_database
-from tests.unit.support import without_cached_servers_or_settings
+from tests.unit.support import doctests, without_cached_servers_or_settings
 
 OWNER = owner_part("host", 4321)
 FP = "0123456789abcdef" * 4
@@ -184,20 +185,138 @@ class GuardTest(unittest.TestCase):
             assert_own_database(template_name(None, FP))
 
     def test_drop_own_drops_only_what_passes_the_guard(self) -> None:
-        good = mock.Mock(schema=None)
+        good = mock.Mock(schema=None, kept=False)
         good.name = clone_name("t", FP, owner=OWNER, suffix="6abc123")
         _testenv.drop_own(good)
         good.drop.assert_called_once_with(wait=False)
-        schema = mock.Mock(schema=schema_name("t", owner=OWNER, suffix="7abc123"))
+        schema = mock.Mock(schema=schema_name("t", owner=OWNER, suffix="7abc123"), kept=False)
         schema.name = schema.schema
         _testenv.drop_own(schema)
         schema.drop.assert_called_once_with(wait=False)
         for name, schema_value in (("postgres", None), (template_name(None, FP), None), ("mydb", "public")):
-            bad = mock.Mock(schema=schema_value)
+            bad = mock.Mock(schema=schema_value, kept=False)
             bad.name = name
             with self.subTest(name=name), self.assertRaises(AssertionError):
                 _testenv.drop_own(bad)
             bad.drop.assert_not_called()
+        kept = mock.Mock(schema=None, kept=True)
+        kept.name = kept_name("test_x", 1)
+        _testenv.drop_own(kept)
+        kept.drop.assert_not_called()
+
+
+class TemplateFailureTest(unittest.TestCase):
+    """A template that fails is built once: the first caller gets the error, every later one a one-line pointer."""
+
+    def setUp(self) -> None:
+        for patcher in (mock.patch.dict(_testenv._templates, clear=True), mock.patch.dict(_testenv._failures, clear=True)):
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def test_first_the_error_then_a_pointer_without_building_again(self) -> None:
+        error = MigrationError("Migration /p/m/002.sql:2 failed: ERROR: boom; fix the file and run again.", file="/p/m/002.sql", line=2, server_message="ERROR: boom")
+        srv = mock.Mock(host="127.0.0.1", port=5999, dbname="postgres")
+        srv.template.side_effect = error
+        with self.assertRaises(MigrationError) as first:
+            _testenv.template(srv, sql=["/p/m"])
+        self.assertIs(first.exception, error)
+        for _ in range(3):
+            with self.assertRaises(_testenv.EarlierTemplateFailure) as later:
+                _testenv.template(srv, sql=["/p/m"])
+            self.assertEqual(
+                str(later.exception), "the template could not be built, /p/m/002.sql:2 failed (reported in full for the first test that needed it); fix it and run again."
+            )
+            self.assertEqual((later.exception.file, later.exception.line), ("/p/m/002.sql", 2))
+            self.assertEqual(_testenv.migration_pointer(later.exception), "minitestdb: " + str(later.exception))
+        srv.template.assert_called_once()
+        # Other inputs are another template: built (and failing) on their own.
+        with self.assertRaises(MigrationError) as other:
+            _testenv.template(srv, sql=["/p/other"])
+        self.assertIs(other.exception, error)
+
+    def test_reports(self) -> None:
+        message = "The migrator command `alembic upgrade head` exited with code 1; fix it and run again."
+        migrator = MigrationError(message, migrator="command `alembic upgrade head`", detail="output tail:\nKeyError: 'x'\n")
+        self.assertEqual(
+            _testenv.migration_report(migrator, hint="pytest -v").splitlines(),
+            ["minitestdb: The migrator command `alembic upgrade head` exited with code 1; fix it and run again.", "    output tail:", "    KeyError: 'x'", "(minitestdb's traceback: pytest -v)"],
+        )
+        self.assertEqual(
+            _testenv.migration_pointer(migrator),
+            "minitestdb: the template could not be built, the migrator command `alembic upgrade head` failed (reported in full for the first test that needed it); fix it and run again.",
+        )
+        self.assertIn(", a migration failed (", _testenv.migration_pointer(MigrationError("x")))
+        self.assertNotIn("secret-pw", _testenv.migration_report(MigrationError("x", detail="postgresql://u:secret-pw@h/d"), hint="h"))
+
+
+class KeepFailedTest(unittest.TestCase):
+    URL = "postgresql://postgres:***@127.0.0.1:5432/mtdb_kept_test_signup_1"
+
+    def test_bound_the_command_line_then_the_variable_then_the_ini_then_ten(self) -> None:
+        for option, environ, ini, expected in (
+            (None, {}, "", 10),
+            (None, {}, "3", 3),
+            (None, {"MINITESTDB_KEEP_FAILED": "0"}, "3", 0),
+            ("5", {"MINITESTDB_KEEP_FAILED": "0"}, "3", 5),
+            ("no", {"MINITESTDB_KEEP_FAILED": "7"}, "", 0),
+            ("", {"MINITESTDB_KEEP_FAILED": " "}, "yes", 10),
+        ):
+            with self.subTest(option=option, environ=environ, ini=ini):
+                self.assertEqual(_testenv.keep_failed_bound(option, environ, ini), expected)
+        bad = (("x", {}, "", "--minitestdb-keep-failed"), (None, {"MINITESTDB_KEEP_FAILED": "-2"}, "", "MINITESTDB_KEEP_FAILED"), (None, {}, "lots", "minitestdb_keep_failed"))
+        for option, environ, ini, where in bad:
+            with self.subTest(where=where), self.assertRaisesRegex(ConfigurationError, f"^{where}="):
+                _testenv.keep_failed_bound(option, environ, ini)
+
+    def test_the_report_is_one_line_with_the_masked_url_and_both_commands(self) -> None:
+        kept = KeptDatabase("mtdb_kept_test_signup_1", self.URL, (), ())
+        shared = _testenv.kept_report(kept, server_name="ci", bound=10)
+        self.assertEqual(
+            shared,
+            "minitestdb kept this test's database mtdb_kept_test_signup_1 (postgresql://postgres:***@127.0.0.1:5432/mtdb_kept_test_signup_1): "
+            "open it with `python -m minitestdb psql --server ci -d mtdb_kept_test_signup_1`, drop it with `python -m minitestdb drop --server ci mtdb_kept_test_signup_1`.",
+        )
+        from_url = _testenv.kept_report(kept, server_name=None, bound=10)
+        self.assertIn("open it with `python -m minitestdb psql -d mtdb_kept_test_signup_1`, drop it with `python -m minitestdb drop mtdb_kept_test_signup_1` (with TEST_DATABASE_URL", from_url)
+        self.assertNotIn("\n", shared + from_url)
+
+    def test_a_second_line_names_what_the_bound_dropped_or_left(self) -> None:
+        kept = KeptDatabase("mtdb_kept_t_9", self.URL, ("mtdb_kept_a_1", "mtdb_kept_b_1"), ("mtdb_kept_c_1",))
+        self.assertEqual(
+            _testenv.kept_report(kept, server_name="ci", bound=3).splitlines()[1],
+            "minitestdb dropped the oldest kept databases mtdb_kept_a_1, mtdb_kept_b_1 and left mtdb_kept_c_1 (in use): a server keeps the newest 3 (MINITESTDB_KEEP_FAILED sets how many).",
+        )
+
+    def database(self, **attributes: object) -> mock.Mock:
+        values: dict[str, object] = {"schema": None, "dropped": False, "kept": False, "name": "mtdb_test_signup_01234567_abcd1_1ab"}
+        values.update(attributes)
+        database = mock.Mock()
+        for key, value in values.items():
+            setattr(database, key, value)
+        return database
+
+    def test_keep_failed_keeps_and_reports_or_says_nothing(self) -> None:
+        shared = mock.Mock(owned=False, container_id="c0ffee", spec=Server)
+        shared.name = "ci"
+        from_url = mock.Mock(owned=False, container_id="", spec=Server)
+        private = mock.Mock(owned=True, container_id="beef", spec=Server)
+        kept = KeptDatabase("mtdb_kept_test_signup_1", self.URL, (), ())
+        with mock.patch.object(_testenv, "keep_database", return_value=kept) as keep:
+            self.assertIn("--server ci -d mtdb_kept_test_signup_1", _testenv.keep_failed(self.database(), shared, label="test_signup", test="t.py::test_signup", bound=10))
+            keep.assert_called_once_with(mock.ANY, label="test_signup", test="t.py::test_signup", bound=10)
+            self.assertIn("psql -d mtdb_kept_test_signup_1", _testenv.keep_failed(self.database(), from_url, label="x", test="x", bound=10))
+            keep.reset_mock()
+            for database, srv, bound in ((self.database(), shared, 0), (self.database(schema="test_s"), shared, 10), (self.database(), private, 10), (self.database(dropped=True), shared, 10)):
+                self.assertEqual(_testenv.keep_failed(database, srv, label="x", test="x", bound=bound), "")
+            keep.assert_not_called()
+        with mock.patch.object(_testenv, "keep_database", side_effect=MiniTestDBError("The server went away.")):
+            self.assertEqual(
+                _testenv.keep_failed(self.database(), shared, label="x", test="x", bound=10),
+                "minitestdb could not keep this test's database mtdb_test_signup_01234567_abcd1_1ab (The server went away.); it is dropped as usual.",
+            )
+
+
+load_tests = doctests(_testenv)
 
 
 if __name__ == "__main__":
