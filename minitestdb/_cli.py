@@ -32,6 +32,7 @@ from ._docker import DockerCLI
 from ._endpoint import Endpoint
 from ._env import Environment, read_env
 from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
+from ._hints import LIBRARY_PROGRAM, ON_TEST_DATABASE_URL, command_hint
 from ._naming import parse_name
 from ._psql import psql_command, psql_environment
 from ._redact import redact, register_secret
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG = "minitestdb"
-#: How the library's own hints spell the program; the CLI shows them as it was invoked.
-LIBRARY_PROGRAM = "python -m minitestdb"
 #: The exit codes of an interrupted command: Ctrl-C (SIGINT) and SIGTERM, as a shell reports them.
 EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
@@ -92,15 +91,13 @@ def server_choice(explicit: str | None, environment: Environment) -> tuple[str, 
 def drop_command(program: str, database: str, *, server: str | None) -> str:
     """The command that drops *database*: on the shared server *server*, or (None) on ``TEST_DATABASE_URL``'s.
 
-    >>> drop_command("minitestdb", "mtdb_x", server="ci"), drop_command("minitestdb", "mtdb_x", server="default")
-    ('`minitestdb drop --server ci mtdb_x`', '`minitestdb drop mtdb_x`')
+    >>> drop_command("minitestdb", "mtdb_x", server="ci")
+    '`minitestdb drop --server ci mtdb_x`'
     >>> drop_command("minitestdb", "mtdb_x", server=None)
-    '`minitestdb drop mtdb_x` with the same TEST_DATABASE_URL'
+    '`minitestdb drop mtdb_x` with the same TEST_DATABASE_URL set'
     """
-    if server is None:
-        return f"`{program} drop {database}` with the same TEST_DATABASE_URL"
-    where = "" if server == "default" else f"--server {shlex.quote(server)} "
-    return f"`{program} drop {where}{database}`"
+    hint = command_hint("drop", database, server=server, program=program)
+    return hint if server is not None else f"{hint} {ON_TEST_DATABASE_URL}"
 
 
 def droppable(name: str) -> bool:

@@ -24,6 +24,7 @@ from typing import Mapping, Sequence, Tuple, Union
 
 from ._env import DEFAULT_KEEP_FAILED, parse_keep_failed, read_env
 from ._errors import DockerDaemonError, DockerNotFoundError, DockerPermissionError, MigrationError, MiniTestDBError
+from ._hints import ON_TEST_DATABASE_URL, command_hint
 from ._migrators import MigrateArg
 from ._naming import parse_name
 from ._redact import redact
@@ -59,7 +60,6 @@ _servers: dict[_ServerKey, Server | BaseException] = {}
 _templates: dict[tuple[object, ...], Template] = {}
 # Templates that could not be built, by the same key: the tests after the first get a pointer.
 _failures: dict[tuple[object, ...], MigrationError] = {}
-PROG = "python -m minitestdb"
 
 
 class EarlierTemplateFailure(MigrationError):
@@ -106,10 +106,8 @@ def kept_report(kept: KeptDatabase, *, server_name: str | None, bound: int) -> s
     server (the commands then use that variable, as the tests did).
     """
     name = kept.name
-    if server_name is None:
-        where = f"open it with `{PROG} psql -d {name}`, drop it with `{PROG} drop {name}` (with TEST_DATABASE_URL set as for the tests)."
-    else:
-        where = f"open it with `{PROG} psql --server {server_name} -d {name}`, drop it with `{PROG} drop --server {server_name} {name}`."
+    where = f"open it with {command_hint('psql', '-d', name, server=server_name)}, drop it with {command_hint('drop', name, server=server_name)}"
+    where += f" ({ON_TEST_DATABASE_URL})." if server_name is None else "."
     lines = [f"minitestdb kept this test's database {name} ({redact(kept.redacted_url)}): {where}"]
     if kept.dropped or kept.in_use:
         parts = [f"dropped the oldest kept databases {', '.join(kept.dropped)}"] if kept.dropped else []

@@ -38,6 +38,7 @@ from django.test.utils import get_unique_databases_and_mirrors  # type: ignore[i
 
 from ._endpoint import Endpoint
 from ._env import read_env
+from ._hints import ON_TEST_DATABASE_URL, command_hint
 from ._migrators import digest_inputs, stable_digest
 from ._server import Server
 from ._server_from_env import server_from_env
@@ -215,7 +216,10 @@ class TestRunner(DiscoverRunner):  # type: ignore[misc,unused-ignore]
             for database in entry.databases:
                 if self.keepdb:
                     database.keep()
-                    self._say(f"kept {database.name} (--keepdb); drop it with `python -m minitestdb drop {database.name}`")
+                    server = getattr(self, "_minitestdb_server", None)
+                    shared = server.name if server is not None and server.container_id else None
+                    hint = command_hint("drop", database.name, server=shared)
+                    self._say(f"kept {database.name} (--keepdb); drop it with {hint}" + ("" if shared else f" {ON_TEST_DATABASE_URL}"))
                 else:
                     database.drop()
             entry.connection.settings_dict.clear()

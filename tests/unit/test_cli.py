@@ -438,10 +438,10 @@ class HintTest(unittest.TestCase):
 
     def test_drop_command(self) -> None:
         cases = [
-            ("minitestdb", "mtdb_a", "default", "`minitestdb drop mtdb_a`"),
+            ("minitestdb", "mtdb_a", "default", "`minitestdb drop --server default mtdb_a`"),
             ("minitestdb", "mtdb_a", "ci", "`minitestdb drop --server ci mtdb_a`"),
             ("python -m minitestdb", "mtdb_a", "ci", "`python -m minitestdb drop --server ci mtdb_a`"),
-            ("minitestdb", "mtdb_a", None, "`minitestdb drop mtdb_a` with the same TEST_DATABASE_URL"),
+            ("minitestdb", "mtdb_a", None, "`minitestdb drop mtdb_a` with the same TEST_DATABASE_URL set"),
         ]
         for program, database, server, expected in cases:
             with self.subTest(server=server, program=program):
@@ -609,10 +609,10 @@ class RunTest(unittest.TestCase):
 
     def test_keep_names_the_server_in_the_drop_command(self) -> None:
         cases = [
-            ([], {}, "`minitestdb drop mtdb_run_x`"),
+            ([], {}, "`minitestdb drop --server default mtdb_run_x`"),
             (["--server", "ci"], {}, "`minitestdb drop --server ci mtdb_run_x`"),
             ([], {"MINITESTDB_SERVER": "ci"}, "`minitestdb drop --server ci mtdb_run_x`"),
-            ([], {"TEST_DATABASE_URL": "postgresql://u:keep-pw@h:1/d"}, "`minitestdb drop mtdb_run_x` with the same TEST_DATABASE_URL"),
+            ([], {"TEST_DATABASE_URL": "postgresql://u:keep-pw@h:1/d"}, "`minitestdb drop mtdb_run_x` with the same TEST_DATABASE_URL set"),
         ]
         for flag, env, expected in cases:
             with self.subTest(flag=flag, env=env), mock.patch.object(_cli.sys, "argv", ["/usr/bin/minitestdb"]):

@@ -277,7 +277,10 @@ class KeepFailedTest(unittest.TestCase):
             "open it with `python -m minitestdb psql --server ci -d mtdb_kept_test_signup_1`, drop it with `python -m minitestdb drop --server ci mtdb_kept_test_signup_1`.",
         )
         from_url = _testenv.kept_report(kept, server_name=None, bound=10)
-        self.assertIn("open it with `python -m minitestdb psql -d mtdb_kept_test_signup_1`, drop it with `python -m minitestdb drop mtdb_kept_test_signup_1` (with TEST_DATABASE_URL", from_url)
+        self.assertIn(
+            "open it with `python -m minitestdb psql -d mtdb_kept_test_signup_1`, drop it with `python -m minitestdb drop mtdb_kept_test_signup_1` (with the same TEST_DATABASE_URL set).",
+            from_url,
+        )
         self.assertNotIn("\n", shared + from_url)
 
     def test_a_second_line_names_what_the_bound_dropped_or_left(self) -> None:
