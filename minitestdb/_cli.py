@@ -312,7 +312,7 @@ def cmd_psql(args: argparse.Namespace) -> int:
 def _build(server: Server, args: argparse.Namespace, *, name: str | None) -> Template:
     """The template of --sql, --migrate (split like a shell would, run without one), --inputs, --key and --seed, labelled *name*."""
     migrate = shlex.split(args.migrate) if args.migrate else None
-    template = server.template(sql=args.sql, seed=args.seed, migrate=migrate, inputs=args.inputs or (), key=args.key, name=name, pool=0)
+    template = server.template(sql=args.sql, seed=args.seed, migrate=migrate, inputs=args.inputs or (), key=args.key, name=name, pool=0, progress=_progress())
     _say(f"template {template.name} {'built' if template.built else 'found'} in {template.build_seconds:.2f} s")
     return template
 
@@ -371,7 +371,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     servers = [Server.from_url(url)] if url else [attach(info.server_name) for info in find_servers(shared_only=True) if info.running]
     dropped = []
     for server in servers:
-        dropped += server.prune(keep_templates=args.keep)
+        dropped += server.prune(keep_templates=args.keep, kept=args.kept)
     for name in dropped:
         print(name)
     _say(f"pruned {len(removed)} container(s) and {len(dropped)} database(s) and schema(s)")
@@ -611,8 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("database", metavar="URL_OR_NAME")
     server_option(p, alias=False, help="the server holding it, when a name is given (default: TEST_DATABASE_URL's server when set, else $MINITESTDB_SERVER, else 'default')")
 
-    p = command("prune", "remove containers, clones and schemas of dead processes, and all but the newest templates", cmd_prune)
-    p.add_argument("--keep", type=int, default=2, help="templates to keep per name (default: %(default)s)")
+    p = command("prune", "remove containers, clones and schemas of dead processes, all but the newest templates, and (--kept) kept databases", cmd_prune)
+    p.add_argument("--keep", type=int, default=2, help="templates to keep per source: their label, else their inputs' directory (default: %(default)s)")
+    p.add_argument("--kept", action="store_true", help="also drop the databases kept from failed tests (mtdb_kept_*)")
 
     # Internal: the watchdog that removes a dead owner's private containers.
     p = sub.add_parser("_watchdog")

@@ -137,6 +137,7 @@ class Server(EndpointView):
         name: str | None = None,
         pool: int | None = None,
         timeout: float | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> Template:
         """Find or build (once, across processes) the template for these migrations.
 
@@ -147,7 +148,8 @@ class Server(EndpointView):
         (``minitestdb.command``, ``minitestdb.alembic``, your own); its *inputs*
         (relative to *cwd*) and *key* decide when to rebuild.  Its
         :meth:`~minitestdb.Template.clone` gives a fresh database.  *pool* clones
-        are kept ready in the background (0 disables; default 2).
+        are kept ready in the background (0 disables; default 2).  *progress*, if
+        given, hears each step of a build (the file applied, the migrator run).
         """
         # Templates (and glob, shutil, queue, the wire client) load on first use: about 8 ms off `import minitestdb`.
         from ._migrations import DEFAULT_MIGRATION_TIMEOUT
@@ -160,14 +162,14 @@ class Server(EndpointView):
             self.endpoint, container=self.container_id or None, docker_binary=self.docker.binary, sql=sql, seed=seed,
             migrator=None if migrate is None else to_migrator(migrate, inputs=inputs, key=key, cwd=cwd, timeout=timeout), name=name,
             pool=DEFAULT_POOL_SIZE if pool is None else pool,
-            timeout=DEFAULT_MIGRATION_TIMEOUT if timeout is None else timeout,
+            timeout=DEFAULT_MIGRATION_TIMEOUT if timeout is None else timeout, progress=progress,
         )
 
-    def prune(self, *, keep_templates: int = 2) -> list[str]:
-        """Drop clones, schemas and half-built templates of dead processes, and old templates."""
+    def prune(self, *, keep_templates: int = 2, kept: bool = False) -> list[str]:
+        """Drop clones, schemas and half-built templates of dead processes, and all but the newest templates of each source; with *kept*, failed tests' kept databases too."""
         from ._templates import prune_databases  # loaded on first use: see template()
 
-        return prune_databases(self.endpoint, keep_templates=keep_templates)
+        return prune_databases(self.endpoint, keep_templates=keep_templates, kept=kept)
 
     def lock(self, name: str, *, timeout: float | None = 600.0) -> NamedLock:
         """The named lock *name* on this server, across processes and machines: ``with server.lock("queue"): ...`` (see :func:`minitestdb.lock`)."""

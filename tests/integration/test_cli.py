@@ -141,6 +141,30 @@ class TemplateCommandsTest(unittest.TestCase):
         self.assertEqual((again.returncode, again.stderr.count("\n")), (1, 1), again.stderr)
         self.assertIn(f"There is no database {dbname} on the server '{name}'", again.stderr)
 
+    def test_a_kept_database_is_pruned_only_on_request_and_dropped_by_name(self) -> None:
+        from minitestdb._templates import keep_database
+
+        name = f"it-kept-{os.getpid()}"
+        self.addCleanup(cli, "down", "--name", name, check=False)
+        tmp = sql_dir(self, {"001.sql": "create table items (id int);\n"})
+        cli("template", "--server", name, "--sql", tmp)
+        server = minitestdb.attach(name)
+        template = server.template(tmp, pool=0)
+        first, second = (keep_database(template.clone(), label=label, test=f"tests/test_x.py::{label}").name for label in ("test_a", "test_b"))
+
+        def kept() -> set[str]:
+            with server.connect() as conn:
+                return {row[0] for row in conn.query("select datname from pg_database where datname like 'mtdb\\_kept\\_%'").rows if row[0]}
+
+        self.assertEqual(kept(), {first, second})
+        cli("prune")
+        self.assertEqual(kept(), {first, second}, "plain prune leaves kept databases")
+        cli("drop", "--server", name, first)
+        self.assertEqual(kept(), {second})
+        pruned = cli("prune", "--kept").stdout.split()
+        self.assertIn(second, pruned)
+        self.assertEqual(kept(), set())
+
 
 def templates(server: minitestdb.Server) -> set[str]:
     with server.connect() as conn:
@@ -181,6 +205,15 @@ class ProgressTest(unittest.TestCase):
         self.assertIn(f"minitestdb: server {name!r} is ready at postgresql://postgres:***@", piped.stderr)
         code, shown = stderr_on_a_terminal("up", "--server", name)
         self.assertIn(f"minitestdb: reusing the server {name!r}", shown)
+        # A template build says which file it applies, on a terminal only.
+        tmp = sql_dir(self, {"001_first.sql": "create table a (id int);\n", "002_second.sql": "create table b (id int);\n"})
+        code, shown = stderr_on_a_terminal("template", "--server", name, "--sql", tmp)
+        self.assertEqual(code, 0, shown)
+        self.assertLess(shown.index("001_first.sql"), shown.index("002_second.sql"), shown)
+        self.assertIn("minitestdb: applying ", shown)
+        other = sql_dir(self, {"001_other.sql": "create table c (id int);\n"})
+        piped = cli("template", "--server", name, "--sql", other)
+        self.assertNotIn("applying", piped.stderr)
 
 
 class MinitestdbServerTest(unittest.TestCase):

@@ -100,6 +100,7 @@ class ParserTest(unittest.TestCase):
             (["drop", "postgresql://u:pw@h/mtdb_x", "--server", "ci"], _cli.cmd_drop, {"database": "postgresql://u:pw@h/mtdb_x", "server": "ci"}),
             (["prune"], _cli.cmd_prune, {"keep": 2}),
             (["prune", "--keep", "0", "--debug"], _cli.cmd_prune, {"keep": 0, "debug": True}),
+            (["prune", "--kept"], _cli.cmd_prune, {"keep": 2, "kept": True}),
             (["_watchdog", "--pid", "42"], _cli.cmd_watchdog, {"pid": 42, "start_time": None, "docker": None}),
             (["_watchdog", "--pid", "42", "--start-time", "9876", "--docker", "podman"], _cli.cmd_watchdog, {"pid": 42, "start_time": "9876", "docker": "podman"}),
             (["doctor"], _cli.cmd_doctor, {"image": None}),
