@@ -51,7 +51,7 @@ from typing import Any, Generator, Iterator
 
 import pytest
 
-from . import _testenv
+from . import _locks, _testenv
 from ._env import read_env
 from ._errors import MigrationError, MiniTestDBError
 from ._migrators import MigrateArg
@@ -69,6 +69,7 @@ __all__ = [
     "minitestdb_template",
     "minitestdb_url",
     "pytest_addoption",
+    "pytest_configure",
     "pytest_runtest_makereport",
 ]
 
@@ -174,6 +175,24 @@ def minitestdb_database(request: pytest.FixtureRequest, minitestdb_template: Tem
         yield database
     finally:
         _testenv.drop_own(database)  # a no-op once the report hook kept it
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "minitestdb_lock(*names): hold these minitestdb named locks for the whole test (across xdist workers and machines sharing the server)")
+
+
+@pytest.fixture(autouse=True)
+def _minitestdb_locks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The named locks of the test's ``@pytest.mark.minitestdb_lock(...)`` marks, held from its set-up to the end of its teardown."""
+    names = _locks.lock_names(*(mark.args for mark in request.node.iter_markers("minitestdb_lock")))
+    if not names:
+        yield
+        return
+    held = _locks.hold(names, request.getfixturevalue("minitestdb_server"))
+    try:
+        yield
+    finally:
+        held.close()
 
 
 @pytest.fixture

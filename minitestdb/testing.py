@@ -36,7 +36,7 @@ import sys
 import unittest
 from typing import Any, ClassVar, Sequence, Union
 
-from . import _testenv
+from . import _locks, _testenv
 from ._env import read_env
 from ._errors import MigrationError
 from ._migrators import MigrateArg
@@ -112,7 +112,9 @@ class DatabaseTestCase(unittest.TestCase):
     ``template_name`` (a label for the
     template database), ``schema_mode`` (a fresh schema per test via
     :meth:`Template.schema` instead of a database clone) and ``pool`` (clones kept
-    ready in the background; 0 turns it off).
+    ready in the background; 0 turns it off) and ``locks`` (names of
+    :func:`minitestdb.lock` locks each test holds, so tests sharing one global
+    resource never overlap, across processes and machines too).
     """
 
     sql: ClassVar[Sequence[PathItem]] = ()
@@ -122,6 +124,7 @@ class DatabaseTestCase(unittest.TestCase):
     template_name: ClassVar[str | None] = None
     schema_mode: ClassVar[bool] = False
     pool: ClassVar[int] = DEFAULT_POOL_SIZE
+    locks: ClassVar[Sequence[str]] = ()
 
     #: Set by setUpClass: the server and the template every test of the class clones.
     server: ClassVar[Server]
@@ -203,6 +206,8 @@ class DatabaseTestCase(unittest.TestCase):
         super().setUp()
         if not hasattr(type(self), "template"):
             raise RuntimeError(f"{type(self).__name__}.setUpClass did not run DatabaseTestCase.setUpClass: call super().setUpClass().")
+        # Held until the test's cleanups are done: registered first, released last.
+        self.addCleanup(_locks.hold(self.locks, type(self).server).close)
         template, label = type(self).template, self._testMethodName
         database = template.schema(label) if self.schema_mode else template.clone(label)
         # Dropped (or kept, when the test failed) in run(), once unittest has said whether it failed.

@@ -46,19 +46,22 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-# The generated test file: four tests (xdist's load scheduling gives each of two
-# workers two), each appending "enter"/"exit" lines around its critical section.
+# The generated test file: six tests (xdist's load scheduling spreads them over two
+# workers), each appending "enter"/"exit" lines around its critical section.
 # Inside it, a test stays until the log shows two workers inside at once, or
 # WINDOW seconds pass: with the lock that never happens, so each test keeps the
 # lock for the whole window while the other worker tries to enter; without it
 # the two workers meet as soon as both run.  Tests 1-2 use minitestdb.lock(),
-# 3-4 the helpers' hold() with a second name, both on the same lock "x".
+# 3-4 the pytest marker (with a second name), 5-6 DatabaseTestCase.locks, all
+# on the same lock "x".
 WORKER_TESTS = '''
 import os
 import time
 
+import pytest
+
 import minitestdb
-from minitestdb._locks import hold
+from minitestdb.testing import DatabaseTestCase
 
 LOG = os.environ["LOCK_LOG"]
 USE_LOCK = os.environ["USE_LOCK"] == "1"
@@ -103,15 +106,8 @@ def run_with_lock(token):
         critical(token)
 
 
-def run_with_hold(token):
-    if USE_LOCK:
-        stack = hold(["x", "y-" + token])
-        try:
-            critical(token)
-        finally:
-            stack.close()
-    else:
-        critical(token)
+# The plugin's marker and DatabaseTestCase.locks (both through hold()), on the same lock "x".
+lock_mark = pytest.mark.minitestdb_lock("x", "y") if USE_LOCK else (lambda function: function)
 
 
 def test_1():
@@ -122,12 +118,25 @@ def test_2():
     run_with_lock("t2")
 
 
+@lock_mark
 def test_3():
-    run_with_hold("t3")
+    critical("t3")
 
 
+@lock_mark
 def test_4():
-    run_with_hold("t4")
+    critical("t4")
+
+
+class LockedCase(DatabaseTestCase):
+    sql = ["schema.sql"]
+    locks = ("x",) if USE_LOCK else ()
+
+    def test_5(self):
+        critical("t5")
+
+    def test_6(self):
+        critical("t6")
 '''
 
 
@@ -163,15 +172,17 @@ class XdistWorkersTest(unittest.TestCase):
         tmp = temp_dir(self, "minitestdb-locks-")
         with open(os.path.join(tmp, "test_critical.py"), "w") as fh:
             fh.write(textwrap.dedent(WORKER_TESTS))
+        with open(os.path.join(tmp, "schema.sql"), "w") as fh:
+            fh.write("create table t (id int);\n")
         log = os.path.join(tmp, "log")
         env = child_env(LOCK_LOG=log, USE_LOCK="1" if use_lock else "0", WINDOW=str(window))
         argv = [sys.executable, "-m", "pytest", "-n", "2", "-p", "minitestdb.pytest_plugin", "-p", "no:cacheprovider", "-q", "test_critical.py"]
         proc = subprocess.run(argv, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
         self.assertEqual(proc.returncode, 0, proc.stdout)
-        self.assertIn("4 passed", proc.stdout)
+        self.assertIn("6 passed", proc.stdout)
         with open(log) as fh:
             lines = fh.read().splitlines()
-        self.assertEqual(len(lines), 8, lines)
+        self.assertEqual(len(lines), 12, lines)
         self.assertEqual(len({line.split()[1] for line in lines}), 2, f"both workers must have run tests: {lines}")
         return lines
 
@@ -204,7 +215,7 @@ with minitestdb.lock(sys.argv[1]):
 class KilledHolderTest(unittest.TestCase):
     def test_a_sigkilled_holder_releases_the_lock(self) -> None:
         holder = subprocess.Popen([sys.executable, "-c", HOLDER, "killed-holder"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(), stdin=subprocess.DEVNULL)
-        self.addCleanup(holder.wait, 30)
+        self.addCleanup(holder.communicate, timeout=30)  # waits, and closes its pipes
         self.addCleanup(holder.kill)
         assert holder.stdout is not None
         line = holder.stdout.readline()
