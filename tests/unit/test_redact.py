@@ -90,6 +90,20 @@ class RegisteredSecretTest(Isolated):
         self.assertEqual(redact("postgresql://u:hunter2hunter2@h/d"), "postgresql://u:***@h/d")
         self.assertEqual(redact("dbname=hunter2hunter2"), "dbname=***")
 
+    def test_a_long_secret_cut_off_by_unittests_diff_is_still_masked(self) -> None:
+        secret = "a236d1363f7e69ed27c0b7635d3805d4b1e2c3d4e5f60718"
+        register_secret(secret)
+        left = f"AssertionError: 'postgresql://postgres:{secret[:32]}[76 chars]7711' != 'postgresql://nowhere'"
+        self.assertEqual(redact(left), "AssertionError: 'postgresql://postgres:***[76 chars]7711' != 'postgresql://nowhere'")
+        self.assertEqual(redact(f"'[40 chars]{secret[-20:]}@127.0.0.1:5432/db'"), "'[40 chars]***@127.0.0.1:5432/db'")
+        # Whole and cut off in one text (unittest's diff shows both).
+        self.assertEqual(redact(f"{secret[:32]}[76 chars] != x\n- u:{secret}@h"), "***[76 chars] != x\n- u:***@h")
+        # Shorter pieces are left alone: twelve characters of a 48-digit secret are no longer telling.
+        self.assertEqual(redact(f"x{secret[:11]}x {secret[-11:]}"), f"x{secret[:11]}x {secret[-11:]}")
+        # Short secrets are masked whole only.
+        register_secret("hunter2hunter2")
+        self.assertEqual(redact("hunter2hunte"), "hunter2hunte")
+
 
 class RedactArgvTest(Isolated):
     def test_table(self) -> None:
