@@ -16,7 +16,7 @@ from tests.integration.support import database_names, minitestdb_cli, root_env, 
 SERVER: minitestdb.Server  # this module's private server, from setUpModule
 CHILD = """
 import json, os, sys, time
-keys = ["TEST_DATABASE_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"]
+keys = ["TEST_DATABASE_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGOPTIONS"]
 print(json.dumps({k: os.environ.get(k) for k in keys}), flush=True)
 if sys.argv[1] == "sleep":
     time.sleep(60)
@@ -61,6 +61,16 @@ class RunTest(unittest.TestCase):
         self.assertEqual(databases() - before, set(), "the clone is dropped after the command")
 
     def test_the_database_is_migrated(self) -> None:
+        proc = self.run_cli("--sql", self.migrations, "--", "psql", "-Atc", "select count(*) from things")
+        self.assertEqual((proc.returncode, proc.stdout.strip()), (0, "3"), proc.stderr)
+
+    def test_the_callers_libpq_variables_do_not_reach_the_command(self) -> None:
+        # A PGSERVICE or PGOPTIONS of the caller's would point psql elsewhere, or change its session.
+        self.env.update(PGSERVICE="no-such-service", PGOPTIONS="-c search_path=nowhere")
+        proc = self.run_cli("--sql", self.migrations, "--", sys.executable, "-c", CHILD, "0")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        seen = json.loads(proc.stdout.strip().splitlines()[0])
+        self.assertEqual((seen["PGSERVICE"], seen["PGOPTIONS"]), (None, None))
         proc = self.run_cli("--sql", self.migrations, "--", "psql", "-Atc", "select count(*) from things")
         self.assertEqual((proc.returncode, proc.stdout.strip()), (0, "3"), proc.stderr)
 

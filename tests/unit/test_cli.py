@@ -608,6 +608,12 @@ class RunTest(unittest.TestCase):
                 start.assert_called_once()
                 start.return_value.close.assert_called_once_with()
 
+    def test_the_command_gets_the_database_and_none_of_the_callers_libpq_variables(self) -> None:
+        caller = {"PGSERVICE": "production", "PGOPTIONS": "-c x=1", "PGHOSTADDR": "10.0.0.9", "PGSSLMODE": "require", "PGPORT": "1", "HOME": "/home/me"}
+        env = _cli.child_environment(caller, ENDPOINT.env, ENDPOINT.url)
+        self.assertEqual({key for key in env if key.startswith("PG")}, set(ENDPOINT.env) - {"DATABASE_URL"})
+        self.assertEqual((env["HOME"], env["PGPORT"], env["TEST_DATABASE_URL"], env["DATABASE_URL"]), ("/home/me", str(ENDPOINT.port), ENDPOINT.url, ENDPOINT.url))
+
     def test_keep_names_the_server_in_the_drop_command(self) -> None:
         cases = [
             ([], {}, "`minitestdb drop --server default mtdb_run_x`"),
