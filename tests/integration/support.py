@@ -101,6 +101,20 @@ def root_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: A docker CLI that does not exist: children that must use TEST_DATABASE_URL's server and nothing else.
+NO_DOCKER = "/nonexistent/docker"
+
+
+def helpers_env(**extra: str) -> dict[str, str]:
+    """root_env() without the variables that change the test helpers' behaviour (TEST_DATABASE_URL, MINITESTDB_SERVER, ...), plus *extra*."""
+    env = root_env()
+    for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER", "MINITESTDB_DOCKER", "PYTEST_ADDOPTS"):
+        env.pop(var, None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
 def minitestdb_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120, check: bool = False, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m minitestdb ARGS` in a child: root_env() unless *env*, stdin closed, output captured as text.
 

@@ -21,10 +21,9 @@ import minitestdb
 from minitestdb._errors import LockTimeoutError
 from minitestdb._locks import NAMED_LOCK_NAMESPACE
 from minitestdb._owner import hostname
-from tests.integration.support import python_child, root_env, skip_or_fail, start_module_server, temp_dir
+from tests.integration.support import NO_DOCKER, helpers_env, python_child, skip_or_fail, start_module_server, temp_dir
 
 SERVER: minitestdb.Server  # this module's private server, from setUpModule
-NO_DOCKER = "/nonexistent/docker"
 
 
 def setUpModule() -> None:
@@ -37,13 +36,8 @@ def tearDownModule() -> None:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """root_env() pointed at SERVER only: TEST_DATABASE_URL set, no Docker, no settings that change the helpers."""
-    env = root_env()
-    for var in ("MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER", "PYTEST_ADDOPTS"):
-        env.pop(var, None)
-    env.update(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER, PYTHONDONTWRITEBYTECODE="1")
-    env.update(extra)
-    return env
+    """A child pointed at SERVER only: TEST_DATABASE_URL set, no Docker."""
+    return helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER, **extra)
 
 
 # The generated test file: six tests (xdist's load scheduling spreads them over two
@@ -62,6 +56,7 @@ import pytest
 
 import minitestdb
 from minitestdb.testing import DatabaseTestCase
+from tests.integration.test_locks import overlaps
 
 LOG = os.environ["LOCK_LOG"]
 USE_LOCK = os.environ["USE_LOCK"] == "1"
@@ -77,17 +72,8 @@ def record(kind, token):
 
 
 def overlapped():
-    inside = set()
     with open(LOG) as fh:
-        for line in fh:
-            kind, pid, _token = line.split()
-            if kind == "enter":
-                if inside - {pid}:
-                    return True
-                inside.add(pid)
-            else:
-                inside.discard(pid)
-    return False
+        return overlaps(fh.read().splitlines())
 
 
 def critical(token):
@@ -141,7 +127,7 @@ class LockedCase(DatabaseTestCase):
 
 
 def overlaps(lines: list[str]) -> bool:
-    """Whether the log shows two processes inside at once (the same judgement as the generated tests')."""
+    """Whether the log shows two processes inside at once (the generated tests judge with this too)."""
     inside: set[str] = set()
     for line in lines:
         kind, pid, _token = line.split()

@@ -25,11 +25,10 @@ from unittest import mock
 import minitestdb
 from minitestdb._docker import DockerCLI
 from minitestdb._naming import parse_name
-from tests.integration.support import ROOT, database_and_schema_names, root_env, skip_or_fail, sql_dir, start_module_server, temp_dir, write_sql
+from tests.integration.support import NO_DOCKER, ROOT, database_and_schema_names, helpers_env, skip_or_fail, sql_dir, start_module_server, temp_dir, write_sql
 from tests.unit.support import absolute_imports
 
 EXAMPLES = os.path.join(ROOT, "examples")
-NO_DOCKER = "/nonexistent/docker"
 SERVER: minitestdb.Server  # this module's private server, from setUpModule
 
 
@@ -40,16 +39,6 @@ def setUpModule() -> None:
 
 def tearDownModule() -> None:
     SERVER.close()
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """root_env() without the variables that change the helpers' behaviour, plus *extra*."""
-    env = root_env()
-    for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER", "MINITESTDB_DOCKER", "PYTEST_ADDOPTS"):
-        env.pop(var, None)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
 
 
 def run(argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -78,7 +67,7 @@ class _ExampleCase(unittest.TestCase):
         """A shared server of this test's own (the lead's `default` is left alone), removed after the test."""
         name = f"testing-{uuid.uuid4().hex[:10]}"
         self.addCleanup(minitestdb.down, name)
-        return child_env(MINITESTDB_SERVER=name)
+        return helpers_env(MINITESTDB_SERVER=name)
 
     def assert_nothing_left(self) -> None:
         self.assertEqual(set(leftover_clones()) - self.leaks_before, set(), "databases or schemas left behind")
@@ -102,13 +91,13 @@ class UnittestExampleTest(_ExampleCase):
         self.assert_passed(self.unittest(self.shared_server_env()))
 
     def test_passes_from_another_directory_against_test_database_url_without_docker(self) -> None:
-        env = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        env = helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
         proc = self.unittest(env, "discover", "-v", "-s", self.project, "-t", self.project, cwd=tempfile.gettempdir())
         self.assert_passed(proc)
         self.assert_nothing_left()
 
     def test_without_an_engine_every_test_skips_with_one_reason(self) -> None:
-        proc = self.unittest(child_env(MINITESTDB_DOCKER=NO_DOCKER))
+        proc = self.unittest(helpers_env(MINITESTDB_DOCKER=NO_DOCKER))
         self.assertEqual(proc.returncode, 0, proc.stdout)
         self.assertRegex(proc.stdout, r"\nRan 0 tests in ", proc.stdout)
         self.assertIn("\nOK (skipped=1)\n", proc.stdout)
@@ -120,17 +109,17 @@ class UnittestExampleTest(_ExampleCase):
     def test_required_turns_the_skip_into_an_error(self) -> None:
         for variable in ("MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER"):
             with self.subTest(variable=variable):
-                proc = self.unittest(child_env(MINITESTDB_DOCKER=NO_DOCKER, **{variable: "1"}))
+                proc = self.unittest(helpers_env(MINITESTDB_DOCKER=NO_DOCKER, **{variable: "1"}))
                 self.assertNotEqual(proc.returncode, 0, proc.stdout)
                 self.assertIn("FAILED (errors=1)", proc.stdout)
                 self.assertIn(f"{variable}=1 is set", proc.stdout)
                 self.assertNotIn("skipped", proc.stdout)
 
     def test_a_bad_url_or_a_bad_migration_is_an_error_never_a_skip(self) -> None:
-        bad_url = child_env(TEST_DATABASE_URL=f"postgresql://postgres:secret-pw@127.0.0.1:{free_port()}/postgres", MINITESTDB_DOCKER=NO_DOCKER)
+        bad_url = helpers_env(TEST_DATABASE_URL=f"postgresql://postgres:secret-pw@127.0.0.1:{free_port()}/postgres", MINITESTDB_DOCKER=NO_DOCKER)
         with open(os.path.join(self.project, "migrations", "002_broken.sql"), "w") as fh:
             fh.write("create table extra (id int);\ninsert into no_such_table values (1);\n")
-        bad_migration = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        bad_migration = helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
         for label, env, expected in (("url", bad_url, "127.0.0.1"), ("migration", bad_migration, "002_broken.sql:2")):
             with self.subTest(label):
                 proc = self.unittest(env)
@@ -178,13 +167,13 @@ class PytestExampleTest(_ExampleCase):
         self.assertRegex(proc.stdout, r"=+ 6 passed in ", proc.stdout)
 
     def test_passes_against_test_database_url_without_docker(self) -> None:
-        proc = self.pytest(child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER), "-n", "2")
+        proc = self.pytest(helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER), "-n", "2")
         self.assertEqual(proc.returncode, 0, proc.stdout)
         self.assertRegex(proc.stdout, r"=+ 6 passed in ", proc.stdout)
         self.assert_nothing_left()
 
     def test_without_an_engine_every_test_skips_with_one_reason(self) -> None:
-        proc = self.pytest(child_env(MINITESTDB_DOCKER=NO_DOCKER), "-n", "2")
+        proc = self.pytest(helpers_env(MINITESTDB_DOCKER=NO_DOCKER), "-n", "2")
         self.assertEqual(proc.returncode, 0, proc.stdout)
         self.assertRegex(proc.stdout, r"=+ 6 skipped in ", proc.stdout)
         reasons = {m.group(1) for m in re.finditer(r"^SKIPPED \[\d+\] [^:]+:\d+: (.*)$", proc.stdout, re.MULTILINE)}
@@ -192,7 +181,7 @@ class PytestExampleTest(_ExampleCase):
         self.assertIn("no Docker engine", reasons.pop())
 
     def test_required_turns_the_skip_into_errors(self) -> None:
-        proc = self.pytest(child_env(MINITESTDB_DOCKER=NO_DOCKER, MINITESTDB_REQUIRED="1"), "-n", "2")
+        proc = self.pytest(helpers_env(MINITESTDB_DOCKER=NO_DOCKER, MINITESTDB_REQUIRED="1"), "-n", "2")
         self.assertNotEqual(proc.returncode, 0, proc.stdout)
         self.assertRegex(proc.stdout, r"=+ 6 errors in ", proc.stdout)
         self.assertIn("MINITESTDB_REQUIRED=1 is set", proc.stdout)
@@ -214,7 +203,7 @@ class PytestExampleTest(_ExampleCase):
                     with minitestdb_database.connect() as conn:
                         assert conn.query("select count(*) from things").rows == [("3",)]
             """))
-        env = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        env = helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
         with open(os.path.join(project, "pytest.ini"), "w") as fh:
             fh.write("[pytest]\nminitestdb_sql =\n    db/\n")
         sub = os.path.join(project, "sub")
@@ -372,7 +361,7 @@ class KeepFailedTest(_ExampleCase):
         with open(os.path.join(self.project, "test_kept.py"), "w") as fh:
             fh.write(FAILING_UNITTEST)
         before = kept_on(SERVER)
-        env = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        env = helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
         proc = run([sys.executable, "-m", "unittest", "test_kept"], self.project, env)
         self.assertNotEqual(proc.returncode, 0, proc.stdout)
         self.assertIn("FAILED (failures=1)", proc.stdout)
@@ -427,7 +416,7 @@ class BrokenMigrationTest(_ExampleCase):
     def setUp(self) -> None:
         super().setUp()
         write_sql(os.path.join(self.project, "db"), {"001.sql": f"-- {uuid.uuid4()}\ncreate table things (id int);\n", "002_broken.sql": "select 1;\ninsert into no_such_table values (1);\n"})
-        self.env = child_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
+        self.env = helpers_env(TEST_DATABASE_URL=SERVER.url, MINITESTDB_DOCKER=NO_DOCKER)
         self.broken = os.path.join(self.project, "db", "002_broken.sql")
 
     def assert_once(self, output: str, max_lines: int) -> None:
@@ -488,7 +477,7 @@ class VendoringTest(unittest.TestCase):
                 print(json.dumps({"rows": rows, "container": container,
                                   "leaked": sorted(k for k in sys.modules if k == "minitestdb" or k.startswith("minitestdb.") or k == "pytest")}))
             """))
-        env = child_env()
+        env = helpers_env()
         env.pop("PYTHONPATH")
         proc = run([sys.executable, script], tmp, env)
         self.assertEqual(proc.returncode, 0, proc.stdout)
