@@ -3,6 +3,7 @@
     python tests/run.py               # unit and integration tests
     python tests/run.py unit          # unit tests only (no Docker needed)
     python tests/run.py integration   # integration tests only (a real Docker engine)
+    python tests/run.py core          # the integration core: what every engine and server version must pass
 
 Integration tests skip with a reason when no Docker engine answers, except when
 MINITESTDB_REQUIRE_DOCKER=1 (as in CI), where that is a failure.  The last line
@@ -18,6 +19,28 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: The integration core, run on every server version and engine CI proves (MINITESTDB_TEST_IMAGE,
+#: MINITESTDB_DOCKER, DOCKER_HOST pick which): start, auth methods, template build and clone, the
+#: pool, the schema mode, prune, run, and the shared server's up, reuse, races, owner death and down.
+CORE = (
+    "tests.integration.test_lifecycle.StartCloseTest.test_start_query_close_leaves_nothing",
+    "tests.integration.test_lifecycle.AuthMethodsTest",
+    "tests.integration.test_templates.TemplateBuildTest.test_identical_inputs_build_once_across_8_processes",
+    "tests.integration.test_templates.TemplateBuildTest.test_broken_migration_names_file_and_line_leaves_nothing_then_builds_after_fix",
+    "tests.integration.test_templates.TemplateBuildTest.test_container_psql_when_the_host_has_none",
+    "tests.integration.test_templates.CloneTest.test_clones_are_isolated",
+    "tests.integration.test_templates.CloneTest.test_template_refuses_connections",
+    "tests.integration.test_templates.CloneTest.test_pool_serves_ready_clones_and_drops_the_rest",
+    "tests.integration.test_templates.CloneTest.test_reset_returns_to_the_cloned_state",
+    "tests.integration.test_templates.CloneTest.test_schema_mode",
+    "tests.integration.test_templates.CloneTest.test_prune_drops_only_what_dead_owners_left_unused",
+    "tests.integration.test_run.RunTest.test_variables_exit_code_and_cleanup",
+    "tests.integration.test_run.RunTest.test_the_database_is_migrated",
+    "tests.integration.test_cli.UpDownTest.test_up_reuse_psql_status_down",
+    "tests.integration.test_cli.RaceTest.test_16_processes_up_at_once_make_one_container",
+    "tests.integration.test_guarantees.OwnerDeathTest.test_private_server_outlives_no_owner",
+)
+
 
 class _CountingResult(unittest.TextTestResult):
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -31,9 +54,9 @@ class _CountingResult(unittest.TextTestResult):
 
 def main(argv: list[str]) -> int:
     lanes = argv or ["unit", "integration"]
-    unknown = [lane for lane in lanes if lane not in ("unit", "integration", "all")]
+    unknown = [lane for lane in lanes if lane not in ("unit", "integration", "core", "all")]
     if unknown:
-        print(f"usage: python tests/run.py [unit] [integration] (unknown: {' '.join(unknown)})", file=sys.stderr)
+        print(f"usage: python tests/run.py [unit] [integration] [core] (unknown: {' '.join(unknown)})", file=sys.stderr)
         return 2
     if "all" in lanes:
         lanes = ["unit", "integration"]
@@ -42,7 +65,10 @@ def main(argv: list[str]) -> int:
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for lane in lanes:
-        suite.addTests(loader.discover(start_dir=os.path.join("tests", lane), top_level_dir=ROOT, pattern="test_*.py"))
+        if lane == "core":
+            suite.addTests(loader.loadTestsFromNames(CORE))
+        else:
+            suite.addTests(loader.discover(start_dir=os.path.join("tests", lane), top_level_dir=ROOT, pattern="test_*.py"))
     verbosity = 2 if os.environ.get("MINITESTDB_TEST_VERBOSE") else 1
     runner = unittest.TextTestRunner(verbosity=verbosity, resultclass=_CountingResult, stream=sys.stderr)
     began = time.monotonic()
