@@ -30,6 +30,7 @@ __all__ = [
     "owner_labels",
     "parse_inspect",
     "private_container_name",
+    "same_image",
     "settings_mismatch",
     "shared_container_name",
     "validate_server_name",
@@ -396,7 +397,7 @@ def check_reusable(
     down_hint = f"run `python -m minitestdb down --server {name}` first, or use another server name."
     if info.labels.get(LABEL) != "1":
         raise ConfigurationError(f"A container named {info.name} exists but was not made by minitestdb: remove or rename it, or use another server name.")
-    if explicit_image and info.image != image:
+    if explicit_image and not same_image(info.image, image):
         raise ConfigurationError(f"The shared server {name!r} runs the image {info.image!r}, not {image!r}: {down_hint}")
     if port is not None and info.port not in (None, port):
         raise ConfigurationError(f"The shared server {name!r} listens on port {info.port}, not {port}: {down_hint}")
@@ -407,6 +408,44 @@ def check_reusable(
         raise ConfigurationError(f"The shared server {name!r} runs with other settings ({'; '.join(differ)}): {down_hint}")
     if password is not None and info.password != password:
         raise ConfigurationError(f"The shared server {name!r} was started with another password: {down_hint}")
+
+
+def _image_key(reference: str) -> str:
+    """*reference* in one spelling: registry, path and tag (or digest) always written out."""
+    name, at, digest = reference.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon <= slash and not at:
+        name += ":latest"
+    first, sep, rest = name.partition("/")
+    if not sep or not ("." in first or ":" in first or first == "localhost"):
+        first, rest = "docker.io", name
+    if first in ("index.docker.io", "localhost"):
+        # podman names an image loaded, built or imported without a registry localhost/NAME,
+        # and finds it again by NAME: the same image that docker calls NAME.
+        first = "docker.io"
+    if first == "docker.io" and "/" not in rest.split(":", 1)[0]:
+        rest = "library/" + rest
+    return f"{first}/{rest}" + (f"@{digest}" if at else "")
+
+
+def same_image(running: str, asked: str) -> bool:
+    """Whether two image references name the same image, however each is spelled.
+
+    Docker shows a container's image as it was asked for; podman fully qualified
+    (``docker.io/library/postgres:18``, or ``localhost/NAME`` for an image it
+    was given without a registry).
+
+    >>> same_image("docker.io/library/postgres:18", "postgres:18")
+    True
+    >>> same_image("localhost/minitestdb/postgres-test:15", "minitestdb/postgres-test:15")
+    True
+    >>> same_image("postgres", "postgres:latest"), same_image("postgres:17", "postgres:18")
+    (True, False)
+    >>> same_image("registry.example:5000/postgres:18", "postgres:18")
+    False
+    """
+    return running == asked or _image_key(running) == _image_key(asked)
 
 
 def settings_mismatch(running: Mapping[str, str], asked: Mapping[str, str | None]) -> list[str]:

@@ -37,6 +37,7 @@ __all__ = [
     "DockerResult",
     "classify_failure",
     "docker_binary",
+    "version_info",
 ]
 
 DEFAULT_TIMEOUT = 60.0
@@ -52,14 +53,24 @@ _DAEMON_DOWN = (
     r"cannot connect to the docker daemon|is the docker daemon running|error during connect"
     r"|connection refused|cannot connect to podman|no such file or directory.*\.sock"
 )
+# Text that proves the engine answered and the failure lies further on (a registry that
+# refuses a pull): docker says so in "Error response from daemon"; podman has no
+# daemon and says it tried to reach a registry.
+_ENGINE_ANSWERED = r"error response from daemon|trying to pull|pinging container registry|initializing source"
 _PERMISSION = r"permission denied"
 _IMAGE_MISSING = (
     r"no such image|unable to find image|pull access denied|manifest unknown|not found: manifest"
     r"|repository does not exist|no such host|failed to resolve reference|error pulling image"
     r"|toomanyrequests|i/o timeout|name unknown|requested access to the resource is denied"
+    r"|image not known|pinging container registry|initializing source|did not resolve to an alias"
 )
+# podman: a short name (postgres:18) with no alias and no unqualified-search registries.
+_SHORT_NAME = r"short-name .* did not resolve to an alias"
 _PORT_TAKEN = r"port is already allocated|address already in use"
-_NAME_CONFLICT = r"conflict.*(container name|already in use)|is already in use by container"
+_NAME_CONFLICT = (
+    r"conflict.*(container name|already in use)|is already in use by container"
+    r"|container name .* is already in use"  # podman
+)
 _NO_SUCH_CONTAINER = r"no such container|no such object"
 
 
@@ -84,7 +95,7 @@ def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> Docker
             **kwargs,
         )
     # "Error response from daemon" means the engine answered: it is not down.
-    if _has(_DAEMON_DOWN, stderr) and "error response from daemon" not in stderr.lower():
+    if _has(_DAEMON_DOWN, stderr) and not _has(_ENGINE_ANSWERED, stderr):
         return DockerDaemonError(
             f"{shown} cannot reach a Docker engine ({last}): start Docker, or point DOCKER_HOST or the docker context at a running one.",
             **kwargs,
@@ -98,6 +109,13 @@ def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> Docker
         )
     if _has(_NO_SUCH_CONTAINER, stderr) and not verb.startswith(("pull", "image")):
         return NoSuchContainerError(f"{shown} failed: the container does not exist ({last}).", **kwargs)
+    if verb in ("pull", "create", "run") and _has(_SHORT_NAME, stderr):
+        return ImageUnavailableError(
+            f"{shown} failed: podman cannot tell which registry the short image name means ({last}); pass --image "
+            "(MINITESTDB_IMAGE) with the registry named, such as docker.io/library/postgres:18, or set "
+            "unqualified-search-registries in registries.conf.",
+            **kwargs,
+        )
     if verb in ("pull", "create", "run", "image inspect") and _has(_IMAGE_MISSING, stderr):
         return ImageUnavailableError(
             f"{shown} failed: the image is not present and cannot be pulled ({last}); check the network, "
@@ -201,8 +219,7 @@ class DockerCLI:
     def version(self) -> dict[str, Any]:
         """``docker version`` as JSON (client and server); raises if no engine answers."""
         out = self.run(["version", "--format", "{{json .}}"], timeout=20).stdout
-        data = _loads(out)
-        return data if isinstance(data, dict) else {}
+        return version_info(_loads(out))
 
     def image_inspect(self, image: str) -> dict[str, Any] | None:
         """The image's inspect JSON, or None when the image is not present locally."""
@@ -219,6 +236,8 @@ class DockerCLI:
         try:
             self.run(["pull", image], timeout=timeout, stream_output=show_progress)
         except (DockerCommandError, ImageUnavailableError) as exc:
+            if _has(_SHORT_NAME, exc.stderr):
+                raise  # its own advice (name the registry) is the one that helps
             raise ImageUnavailableError(
                 f"The image {image!r} is not present and could not be pulled ({_last_line(exc.stderr) or exc.message}): "
                 "check the network, or pass --image (or set MINITESTDB_IMAGE) to an image you have.",
@@ -290,6 +309,21 @@ class DockerCLI:
             return [info for info in (self.inspect(c) for c in containers) if info is not None]
         data = _loads(out)
         return [parse_inspect(item) for item in data] if isinstance(data, list) else []
+
+
+def version_info(data: Any) -> dict[str, Any]:
+    """``version --format '{{json .}}'`` with a ``Server`` part even for a local podman.
+
+    Local podman has no daemon: the CLI runs containers itself and prints only
+    ``Client`` (with a service or ``--remote`` it prints ``Server`` too).  Such
+    a CLI is its own engine, so its ``Client`` is the engine's version.  Docker
+    without an engine fails instead, so a missing ``Server`` never hides one.
+    """
+    if not isinstance(data, dict):
+        return {}
+    if not data.get("Server") and isinstance(data.get("Client"), dict):
+        return {**data, "Server": data["Client"]}
+    return data
 
 
 def _text(value: bytes | str | None) -> str:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 import unittest
+from typing import Any
+from unittest import mock
 
-from minitestdb._docker import ContainerNameConflictError, DockerCLI, NoSuchContainerError, classify_failure
+from minitestdb._container import check_reusable, data_volume, parse_inspect, same_image
+from minitestdb._docker import ContainerNameConflictError, DockerCLI, NoSuchContainerError, classify_failure, version_info
 from minitestdb._errors import (
+    ConfigurationError,
     DockerCommandError,
     DockerDaemonError,
     DockerNotFoundError,
@@ -119,6 +126,105 @@ class FakeCLITest(FakeDockerMixin):
     def test_inspect_of_missing_container_is_none(self) -> None:
         self.use_fake_docker("pull-fails")
         self.assertIsNone(DockerCLI().inspect("nothing-here"))
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def fixture(name: str) -> Any:
+    with open(os.path.join(FIXTURES, name)) as fh:
+        return json.load(fh)
+
+
+#: podman 4.3's own words (tests/unit/fixtures/podman_cli_output.json, captured as root on
+#: Debian 12 with no registry reachable): podman has no daemon, so nothing says
+#: "Error response from daemon", and it words conflicts and missing things its own way.
+PODMAN = fixture("podman_cli_output.json")["cases"]
+PODMAN_EXPECTED = {
+    "name_conflict": ContainerNameConflictError,
+    "short_name": ImageUnavailableError,
+    "short_name_pull": ImageUnavailableError,
+    "registry_unreachable_pull": ImageUnavailableError,
+    "registry_unreachable_create": ImageUnavailableError,
+    # "connection refused" from a registry, not from an engine: the engine (podman itself) answered.
+    "registry_refused_create": ImageUnavailableError,
+    "image_inspect_missing": ImageUnavailableError,
+    "inspect_missing": NoSuchContainerError,
+    "stop_missing": NoSuchContainerError,
+    "start_missing": NoSuchContainerError,
+    "logs_missing": NoSuchContainerError,
+    "port_taken_start": PortInUseError,
+}
+
+
+def replay(case: dict[str, Any]) -> mock._patch[Any]:
+    """Patch the CLI's subprocess.run to answer as podman did in *case*."""
+
+    def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.CompletedProcess(argv, case["exit_code"], case.get("stdout", "").encode(), case.get("stderr", "").encode())
+
+    return mock.patch("minitestdb._docker.subprocess.run", side_effect=fake_run)
+
+
+class PodmanOutputTest(unittest.TestCase):
+    def test_every_captured_failure_is_classified(self) -> None:
+        self.assertEqual(set(PODMAN) - {"version"}, set(PODMAN_EXPECTED))
+        for key, expected in PODMAN_EXPECTED.items():
+            case = PODMAN[key]
+            with self.subTest(key):
+                err = classify_failure(case["argv"], case["exit_code"], case["stderr"])
+                self.assertIs(type(err), expected, err)
+                self.assertNotIn("\n", str(err))
+                self.assertIn("`podman ", str(err))
+
+    def test_short_name_says_to_name_the_registry(self) -> None:
+        for key in ("short_name", "short_name_pull"):
+            err = classify_failure(PODMAN[key]["argv"], 125, PODMAN[key]["stderr"])
+            self.assertIn("docker.io/library/postgres:18", str(err))
+            self.assertIn("unqualified-search-registries", str(err))
+        # pull() keeps that advice instead of its generic "check the network".
+        with replay(PODMAN["short_name_pull"]), self.assertRaises(ImageUnavailableError) as ctx:
+            DockerCLI("podman").pull("postgres:18")
+        self.assertIn("docker.io/library/postgres:18", str(ctx.exception))
+
+    def test_missing_image_and_container_are_none(self) -> None:
+        with replay(PODMAN["image_inspect_missing"]):
+            self.assertIsNone(DockerCLI("podman").image_inspect("docker.io/library/postgres:18"))
+        with replay(PODMAN["inspect_missing"]):
+            self.assertIsNone(DockerCLI("podman").inspect("minitestdb-nope"))
+
+    def test_version_without_a_server_part(self) -> None:
+        with replay(PODMAN["version"]):
+            version = DockerCLI("podman").version()
+        self.assertEqual(version["Client"]["Version"], "4.3.1")
+        self.assertEqual(version["Server"]["Version"], "4.3.1")
+        docker = {"Client": {"Version": "28.0.1"}, "Server": {"Version": "20.10.24"}}
+        self.assertEqual(version_info(docker), docker)
+        self.assertEqual(version_info([]), {})
+
+    def test_inspect_json(self) -> None:
+        running = parse_inspect(fixture("podman_inspect_running.json")[0])
+        self.assertEqual((running.name, running.status, running.running), ("minitestdb-podcap", "running", True))
+        self.assertEqual((running.host, running.port), ("127.0.0.1", 37121))
+        self.assertEqual(running.image, "localhost/minitestdb/postgres-test:15")
+        self.assertEqual(running.server_name, "podcap")
+        self.assertTrue(running.shared)
+        self.assertEqual(running.password, "fixture-password-not-secret")
+        self.assertEqual(running.settings["fsync"], "off")
+        exited = parse_inspect(fixture("podman_inspect_exited.json")[0])
+        self.assertEqual((exited.status, exited.running, exited.exit_code), ("exited", False, 0))
+        # Unlike docker, podman still reports the published port of a stopped container.
+        self.assertEqual(exited.port, 37121)
+
+    def test_image_data_volume(self) -> None:
+        self.assertEqual(data_volume(fixture("podman_image_inspect_pg15.json")[0]), "/var/lib/postgresql/data")
+
+    def test_reuse_accepts_podmans_spelling_of_the_image(self) -> None:
+        info = parse_inspect(fixture("podman_inspect_running.json")[0])
+        self.assertTrue(same_image(info.image, "minitestdb/postgres-test:15"))
+        check_reusable(info, name="podcap", image="minitestdb/postgres-test:15", explicit_image=True, port=None, user="postgres")
+        with self.assertRaises(ConfigurationError):
+            check_reusable(info, name="podcap", image="minitestdb/postgres-test:17", explicit_image=True, port=None, user="postgres")
 
 
 if __name__ == "__main__":
