@@ -8,9 +8,13 @@
 #   3. loads the test image from the Docker engine into podman's own image store
 #      (`docker save | podman load`), skipped when podman already has that image id;
 #   4. checks that `podman run --rm` of the image works.
+#
+#   bash scripts/podman-setup.sh [IMAGE...]   (default: $MINITESTDB_TEST_IMAGE or
+#                                              minitestdb/postgres-test:15)
 set -euo pipefail
 
-image=${MINITESTDB_TEST_IMAGE:-minitestdb/postgres-test:15}
+# The images to load: the arguments, else $MINITESTDB_TEST_IMAGE, else the default test image.
+if [ $# -gt 0 ]; then images=("$@"); else images=("${MINITESTDB_TEST_IMAGE:-minitestdb/postgres-test:15}"); fi
 podman_bin=${MINITESTDB_PODMAN:-podman}
 docker_bin=docker
 dropin_dir=/etc/containers/containers.conf.d
@@ -55,24 +59,30 @@ fi
 
 out=$("$podman_bin" info --format '{{.Host.OCIRuntime.Name}}' 2>&1) || { echo "$out" >&2; fail "podman info failed"; }
 
-# --- 3. the test image --------------------------------------------------------------
-docker_id=$("$docker_bin" image inspect --format '{{.Id}}' "$image" 2>/dev/null) \
-  || fail "the Docker engine has no $image: run scripts/build-test-image.sh first"
-docker_id=${docker_id#sha256:}
-podman_id=$("$podman_bin" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-if [ "$podman_id" != "$docker_id" ]; then
-  "$docker_bin" save "$image" | "$podman_bin" load --quiet >/dev/null \
-    || fail "docker save $image | podman load failed"
-  podman_id=$("$podman_bin" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-  [ "$podman_id" = "$docker_id" ] || fail "podman load gave image id ${podman_id:-none}, not $docker_id"
-fi
+# --- 3. the test images, 4. a container of each runs -----------------------------------
+ready=()
+for image in "${images[@]}"; do
+  docker_id=$("$docker_bin" image inspect --format '{{.Id}}' "$image" 2>/dev/null) \
+    || fail "the Docker engine has no $image: run scripts/build-test-image.sh first"
+  docker_id=${docker_id#sha256:}
+  old_id=$("$podman_bin" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+  if [ "$old_id" != "$docker_id" ]; then
+    "$docker_bin" save "$image" | "$podman_bin" load --quiet >/dev/null \
+      || fail "docker save $image | podman load failed"
+    new_id=$("$podman_bin" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+    [ "$new_id" = "$docker_id" ] || fail "podman load gave $image the id ${new_id:-none}, not $docker_id"
+    # The revision it replaced, if no name is left on it: removed unless a container uses it.
+    if [ -n "$old_id" ] && [ "$("$podman_bin" image inspect --format '{{len .RepoTags}}' "$old_id" 2>/dev/null)" = 0 ]; then
+      "$podman_bin" rmi "$old_id" >/dev/null 2>&1 || true
+    fi
+  fi
+  out=$("$podman_bin" run --rm --entrypoint postgres "$image" --version 2>&1) \
+    || { echo "$out" >&2; fail "podman run --rm $image failed"; }
+  case $out in
+    *PostgreSQL*) ;;
+    *) echo "$out" >&2; fail "podman run --rm $image printed no PostgreSQL version" ;;
+  esac
+  ready+=("$image (${docker_id:0:12})")
+done
 
-# --- 4. a container runs --------------------------------------------------------------
-out=$("$podman_bin" run --rm --entrypoint postgres "$image" --version 2>&1) \
-  || { echo "$out" >&2; fail "podman run --rm $image failed"; }
-case $out in
-  *PostgreSQL*) ;;
-  *) echo "$out" >&2; fail "podman run --rm $image printed no PostgreSQL version" ;;
-esac
-
-echo "podman-setup: $("$podman_bin" --version) ready with $image (${docker_id:0:12})"
+echo "podman-setup: $("$podman_bin" --version) ready with ${ready[*]}"
