@@ -154,6 +154,8 @@ PODMAN_EXPECTED = {
     "start_missing": NoSuchContainerError,
     "logs_missing": NoSuchContainerError,
     "port_taken_start": PortInUseError,
+    # CONTAINER_HOST (podman's DOCKER_HOST) naming a socket nobody serves.
+    "service_unreachable": DockerDaemonError,
 }
 
 
