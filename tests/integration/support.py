@@ -106,9 +106,13 @@ NO_DOCKER = "/nonexistent/docker"
 
 
 def helpers_env(**extra: str) -> dict[str, str]:
-    """root_env() without the variables that change the test helpers' behaviour (TEST_DATABASE_URL, MINITESTDB_SERVER, ...), plus *extra*."""
+    """root_env() without the variables that change the test helpers' behaviour (TEST_DATABASE_URL, MINITESTDB_SERVER, ...), plus *extra*.
+
+    MINITESTDB_DOCKER stays: a child that starts servers uses the engine under test (podman in
+    its lane); a child that must not reach any engine is given MINITESTDB_DOCKER=NO_DOCKER.
+    """
     env = root_env()
-    for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER", "MINITESTDB_DOCKER", "PYTEST_ADDOPTS"):
+    for var in ("TEST_DATABASE_URL", "MINITESTDB_REQUIRED", "MINITESTDB_REQUIRE_DOCKER", "MINITESTDB_SERVER", "PYTEST_ADDOPTS"):
         env.pop(var, None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)

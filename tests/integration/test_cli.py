@@ -91,14 +91,14 @@ class UpDownTest(unittest.TestCase):
     def test_psql_falls_back_to_the_containers_own(self) -> None:
         cli("up", "--name", NAME)
         env = root_env()
-        # A PATH with the docker CLI but no psql.
-        docker_dir = os.path.dirname(shutil.which("docker") or "/usr/bin/docker")
+        # A PATH with the docker CLI under test (docker, podman...) but no psql.
+        tool = DockerCLI().binary
+        found = shutil.which(tool) or f"/usr/bin/{tool}"
         bare = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"minitestdb-nopsql-{os.getpid()}")
         os.makedirs(bare, exist_ok=True)
-        for tool in ("docker",):
-            target = os.path.join(bare, tool)
-            if not os.path.exists(target):
-                os.symlink(os.path.join(docker_dir, tool), target)
+        target = os.path.join(bare, os.path.basename(found))
+        if not os.path.exists(target):
+            os.symlink(found, target)
         env["PATH"] = bare
         proc = minitestdb_cli("psql", "--name", NAME, "--", "-Atc", "select 'inside'", env=env, timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -338,7 +338,8 @@ class UsageTest(unittest.TestCase):
         self.assertIn("problem  image: minitestdb/not-here:0 is not present", missing.stdout)
 
     def test_doctor_with_an_unreachable_engine_says_ok_for_nothing_it_could_not_check(self) -> None:
-        proc = minitestdb_cli("doctor", env=root_env(DOCKER_HOST="tcp://127.0.0.1:1"), timeout=120)
+        # DOCKER_HOST for docker, CONTAINER_HOST for podman: each CLI's own way to name the engine.
+        proc = minitestdb_cli("doctor", env=root_env(DOCKER_HOST="tcp://127.0.0.1:1", CONTAINER_HOST="tcp://127.0.0.1:1"), timeout=120)
         self.assertEqual(proc.returncode, 1, proc.stdout)
         status = {line.split(":", 1)[0].split(None, 1)[1]: line.split(None, 1)[0] for line in proc.stdout.splitlines()}
         self.assertEqual((status["Docker engine"], status["socket permission"], status["image"]), ("problem", "skipped", "skipped"), proc.stdout)

@@ -52,7 +52,9 @@ class RealFailureTest(LeakCheck):
         self.assert_no_new_containers()
 
     def test_daemon_unreachable(self) -> None:
-        with mock.patch.dict(os.environ, {"DOCKER_HOST": "unix:///nonexistent/minitestdb-test.sock"}), self.assertRaises(minitestdb.DockerDaemonError) as ctx:
+        # DOCKER_HOST for docker, CONTAINER_HOST for podman: each CLI's own way to name the engine.
+        nowhere = {"DOCKER_HOST": "unix:///nonexistent/minitestdb-test.sock", "CONTAINER_HOST": "unix:///nonexistent/minitestdb-test.sock"}
+        with mock.patch.dict(os.environ, nowhere), self.assertRaises(minitestdb.DockerDaemonError) as ctx:
             minitestdb.start()
         self.assert_one_line(ctx.exception)
         self.assertIn("Docker engine", str(ctx.exception))

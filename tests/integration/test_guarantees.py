@@ -112,7 +112,7 @@ class KilledContainerTest(unittest.TestCase):
         db = template.clone("held")
         conn = db.connect()
         self.assertEqual(conn.query("select count(*) from t").rows, [("1",)])
-        subprocess.run(["docker", "kill", server.container_id], check=True, capture_output=True, timeout=30)
+        subprocess.run([DockerCLI().binary, "kill", server.container_id], check=True, capture_output=True, timeout=30)
         for action in (lambda: conn.query("select 1"), lambda: template.clone("next")):
             with self.assertRaises(minitestdb.DatabaseConnectionError) as ctx:
                 action()
