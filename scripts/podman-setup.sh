@@ -40,7 +40,7 @@ fi
 # in this VM): every container then fails with "error setting rlimits for ready
 # process ... operation not permitted". Newer podman clamps its default to the
 # caller's limits; do the same here: nofile to the hard limit (what Docker's
-# containers get here too), nproc also to kernel.pid_max (podman lowers its own to that).
+# containers get here too), nproc also to kernel.pid_max (the podman process's own nproc limit here).
 smallest() { local best=1048576 v; for v in "$@"; do
   if [ "$v" != unlimited ] && [ "$v" -lt "$best" ]; then best=$v; fi; done; echo "$best"; }
 nofile=$(smallest "$(ulimit -Hn)")
@@ -48,12 +48,11 @@ nproc=$(smallest "$(ulimit -Hu)" "$(cat /proc/sys/kernel/pid_max)")
 config="# Written by minitestdb's scripts/podman-setup.sh: podman's default rlimits (1048576)
 # are above this machine's limits, so runc could not start any container.
 [containers]
-default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]
-"
+default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]"
 if [ "$(cat "$dropin" 2>/dev/null || true)" != "$config" ]; then
   [ "$(id -u)" = 0 ] || fail "cannot write $dropin as $(id -un): run this script as root"
   mkdir -p "$dropin_dir"
-  printf '%s' "$config" >"$dropin.tmp"
+  printf '%s\n' "$config" >"$dropin.tmp"
   mv "$dropin.tmp" "$dropin"
 fi
 
