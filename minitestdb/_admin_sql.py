@@ -3,24 +3,66 @@
 Every identifier goes through ``quote_ident`` and every value through
 ``quote_literal``, so a hostile label can never become SQL.  What differs by
 version is decided here from ``server_version_num`` and tested with exact
-strings: ``DROP DATABASE ... WITH (FORCE)`` from 13, ``STRATEGY FILE_COPY`` from 15.
+strings: ``DROP DATABASE ... WITH (FORCE)`` from 13, ``STRATEGY FILE_COPY`` from 15,
+and which servers minitestdb supports at all (13 and newer: :func:`check_supported`).
 """
 
 from __future__ import annotations
 
+from ._errors import ConfigurationError
 from ._wire import quote_ident, quote_literal
 
 __all__ = [
     "LOCK_NAMESPACE",
+    "OLDEST_SUPPORTED",
     "advisory_lock_key",
+    "check_supported",
     "clone_database_sql",
     "comment_on_database_sql",
     "copy_settings_sql",
     "database_settings_sql",
     "drop_database_sql",
+    "format_version",
     "rename_database_sql",
     "terminate_sessions_sql",
 ]
+
+#: The oldest server minitestdb supports, as ``server_version_num``: PostgreSQL 13 (the
+#: oldest major the PostgreSQL project supported when this was written, and the first
+#: with ``DROP DATABASE ... WITH (FORCE)``).
+OLDEST_SUPPORTED = 130000
+
+
+def format_version(version: int) -> str:
+    """A ``server_version_num`` as people write it: 130016 -> 13.16, 90624 -> 9.6.24.
+
+    >>> format_version(180000), format_version(130016), format_version(90624)
+    ('18.0', '13.16', '9.6.24')
+    """
+    major, rest = divmod(version, 10000)
+    if major >= 10:
+        return f"{major}.{rest}"
+    return f"{major}.{rest // 100}.{rest % 100}"
+
+
+def check_supported(version: int, where: str = "") -> None:
+    """Raise ConfigurationError if the server (``server_version_num`` *version*, at *where*) is older than 13.
+
+    0 means the server did not say (a proxy may not): it is not refused.
+
+    >>> check_supported(130000)
+    >>> check_supported(120022, "127.0.0.1:5432")
+    Traceback (most recent call last):
+    ...
+    minitestdb._errors.ConfigurationError: The server at 127.0.0.1:5432 runs PostgreSQL 12.22, but minitestdb supports PostgreSQL 13 and newer: use a newer image or server.
+    """
+    if 0 < version < OLDEST_SUPPORTED:
+        at = f" at {where}" if where else ""
+        raise ConfigurationError(
+            f"The server{at} runs PostgreSQL {format_version(version)}, but minitestdb supports "
+            f"PostgreSQL {OLDEST_SUPPORTED // 10000} and newer: use a newer image or server."
+        )
+
 
 #: First key of every advisory lock minitestdb takes ("mtdb"), so it never meets an application's locks.
 LOCK_NAMESPACE = 0x6D746462

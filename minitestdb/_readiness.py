@@ -43,7 +43,7 @@ def check_method(method: str) -> None:
 
 
 def probe(endpoint: Endpoint, *, method: str = "wire", timeout: float = 2.0) -> None:
-    """One readiness attempt: connect, authenticate, ``select 1``; raise if it fails."""
+    """One readiness attempt: connect, authenticate, ``select 1``; raise if it fails or the server is older than 13."""
     check_method(method)
     if method == "pg8000":
         _probe_pg8000(endpoint, timeout=timeout)
@@ -53,6 +53,17 @@ def probe(endpoint: Endpoint, *, method: str = "wire", timeout: float = 2.0) -> 
 
     with connect(endpoint, timeout=timeout, application_name="minitestdb-readiness") as conn:
         conn.query("select 1")
+        _check_version(endpoint, conn.parameters.get("server_version", ""))
+
+
+def _check_version(endpoint: Endpoint, reported: str) -> None:
+    """ConfigurationError (not retried) for a server older than minitestdb supports."""
+    if reported:
+        # Loaded with the first probe, as the wire client is: not on `import minitestdb`.
+        from ._admin_sql import check_supported
+        from ._wire import server_version_num
+
+        check_supported(server_version_num(reported), endpoint.address)
 
 
 def _probe_pg8000(endpoint: Endpoint, *, timeout: float) -> None:
@@ -71,6 +82,7 @@ def _probe_pg8000(endpoint: Endpoint, *, timeout: float) -> None:
         raise DatabaseConnectionError(f"pg8000 could not connect to {e.address}: {exc}") from None
     try:
         conn.run("select 1")
+        _check_version(endpoint, str(conn.parameter_statuses.get("server_version", "")))
     finally:
         try:
             conn.close()

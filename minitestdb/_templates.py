@@ -21,6 +21,7 @@ from typing import ClassVar, NamedTuple, Sequence
 from ._admin_sql import (
     LOCK_NAMESPACE,
     advisory_lock_key,
+    check_supported,
     clone_database_sql,
     comment_on_database_sql,
     copy_settings_sql,
@@ -100,8 +101,11 @@ class _Admin:
                 raise
 
     def server_version(self) -> int:
+        """The server's ``server_version_num``; ConfigurationError for a server older than minitestdb supports."""
         with self.lock:
-            return server_version_num(self.connection().parameters.get("server_version", "0"))
+            version = server_version_num(self.connection().parameters.get("server_version", "0"))
+        check_supported(version, self.endpoint.address)
+        return version
 
     def close(self) -> None:
         with self.lock:

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import unittest
+from unittest import mock
 
-from minitestdb import _admin_sql
-from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, clone_database_sql, copy_settings_sql, database_settings_sql, drop_database_sql, terminate_sessions_sql
+from minitestdb import _admin_sql, _readiness, _templates
+from minitestdb._admin_sql import (
+    LOCK_NAMESPACE,
+    OLDEST_SUPPORTED,
+    advisory_lock_key,
+    check_supported,
+    clone_database_sql,
+    copy_settings_sql,
+    database_settings_sql,
+    drop_database_sql,
+    format_version,
+    terminate_sessions_sql,
+)
+from minitestdb._endpoint import Endpoint
 from minitestdb._errors import ConfigurationError
 from tests.unit.support import doctests
 
@@ -44,6 +57,79 @@ class ByVersionTest(unittest.TestCase):
 
     def test_terminate_sessions(self) -> None:
         self.assertEqual(terminate_sessions_sql("mtdb_c"), TERMINATE)
+
+
+class SupportedVersionTest(unittest.TestCase):
+    """Servers older than 13 are refused with one sentence; what is refused is decided from server_version_num alone."""
+
+    def test_which_versions_are_supported(self) -> None:
+        cases = [
+            (0, True),  # the server did not say (a proxy may not): not refused
+            (90624, False),
+            (110022, False),
+            (120000, False),
+            (120022, False),
+            (129999, False),
+            (130000, True),
+            (130016, True),
+            (150018, True),
+            (170011, True),
+            (180006, True),
+            (190000, True),  # a newer major than any tested
+        ]
+        self.assertEqual(OLDEST_SUPPORTED, 130000)
+        for version, supported in cases:
+            with self.subTest(version=version):
+                if supported:
+                    self.assertIsNone(check_supported(version, "127.0.0.1:5432"))  # type: ignore[func-returns-value]
+                else:
+                    self.assertRaises(ConfigurationError, check_supported, version, "127.0.0.1:5432")
+
+    def test_the_sentence(self) -> None:
+        cases = [
+            ((120022, "127.0.0.1:55000"), "The server at 127.0.0.1:55000 runs PostgreSQL 12.22, but minitestdb supports PostgreSQL 13 and newer: use a newer image or server."),
+            ((90624, "[::1]:5432"), "The server at [::1]:5432 runs PostgreSQL 9.6.24, but minitestdb supports PostgreSQL 13 and newer: use a newer image or server."),
+            ((110000, ""), "The server runs PostgreSQL 11.0, but minitestdb supports PostgreSQL 13 and newer: use a newer image or server."),
+        ]
+        for args, expected in cases:
+            with self.subTest(args=args), self.assertRaises(ConfigurationError) as ctx:
+                check_supported(*args)
+            self.assertEqual(str(ctx.exception), expected)
+
+    def test_format_version(self) -> None:
+        cases = [(180000, "18.0"), (180006, "18.6"), (130016, "13.16"), (100023, "10.23"), (90624, "9.6.24"), (90500, "9.5.0")]
+        for version, expected in cases:
+            with self.subTest(version=version):
+                self.assertEqual(format_version(version), expected)
+
+
+class SupportedVersionWiringTest(unittest.TestCase):
+    """The check runs where a server is first met: each readiness probe, and the template code's admin connection."""
+
+    ENDPOINT = Endpoint(host="127.0.0.1", port=5999, user="postgres", password="versions-test-pw", dbname="postgres")
+
+    def test_the_readiness_probe_refuses_an_old_server(self) -> None:
+        for reported in ("12.22 (Debian 12.22-1.pgdg120+1)", "9.6.24", "11beta2"):
+            with self.subTest(reported=reported), self.assertRaises(ConfigurationError) as ctx:
+                _readiness._check_version(self.ENDPOINT, reported)
+            self.assertIn("at 127.0.0.1:5999 runs PostgreSQL", str(ctx.exception))
+            self.assertFalse(_readiness.is_retryable(ctx.exception))
+        for reported in ("", "13.16 (Debian 13.16-0+deb11u1)", "18.6 (Debian 18.6-3)", "19devel"):
+            with self.subTest(reported=reported):
+                _readiness._check_version(self.ENDPOINT, reported)
+
+    def test_templates_refuse_an_old_server(self) -> None:
+        admin = _templates._Admin(self.ENDPOINT)
+        conn = mock.Mock(closed=False)
+        admin._conn = conn
+        for reported, expected in (("18.6 (Debian 18.6-3)", 180006), ("13.16 (Debian 13.16-0+deb11u1)", 130016), ("12.22", None)):
+            conn.parameters = {"server_version": reported}
+            with self.subTest(reported=reported):
+                if expected is None:
+                    with self.assertRaises(ConfigurationError):
+                        admin.server_version()
+                else:
+                    self.assertEqual(admin.server_version(), expected)
 
 
 class DatabaseSettingsTest(unittest.TestCase):

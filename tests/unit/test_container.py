@@ -91,6 +91,26 @@ class DataVolumeTest(unittest.TestCase):
         assert isinstance(image, list)
         self.assertEqual(data_volume(image[0]), "/var/lib/postgresql/data")
 
+    def test_each_test_image_layout(self) -> None:
+        # `docker image inspect` of the images scripts/build-test-image.sh builds (trimmed):
+        # up to 17 PGDATA is the declared volume; from 18 the volume is its grandparent.
+        cases = [
+            ("image_inspect_pg13.json", "/var/lib/postgresql/data", "/var/lib/postgresql/data"),
+            ("image_inspect_pg15.json", "/var/lib/postgresql/data", "/var/lib/postgresql/data"),
+            ("image_inspect_pg17.json", "/var/lib/postgresql/data", "/var/lib/postgresql/data"),
+            ("image_inspect_pg18.json", "/var/lib/postgresql/18/docker", "/var/lib/postgresql"),
+        ]
+        for name, pgdata, volume in cases:
+            with self.subTest(fixture=name):
+                image = fixture(name)
+                assert isinstance(image, list)
+                config = image[0]["Config"]
+                self.assertIn(f"PGDATA={pgdata}", config["Env"])
+                self.assertEqual(list(config["Volumes"]), [volume])
+                self.assertEqual(data_volume(image[0]), volume)
+                # An explicit PGDATA (POSTGRES env of a caller) below the volume keeps the volume.
+                self.assertEqual(data_volume(image[0], pgdata), volume)
+
     def test_postgres_18_moved_the_volume(self) -> None:
         # The official postgres:18 image: VOLUME /var/lib/postgresql, PGDATA below it.
         image = {"Config": {"Env": ["PGDATA=/var/lib/postgresql/18/docker"], "Volumes": {"/var/lib/postgresql": {}}}}
@@ -172,9 +192,12 @@ class BuildSpecTest(unittest.TestCase):
     def test_tmpfs_follows_the_images_volume(self) -> None:
         pg15 = fixture("image_inspect_pg15.json")
         assert isinstance(pg15, list)
+        pg18 = fixture("image_inspect_pg18.json")
+        assert isinstance(pg18, list)
         # image inspect -> the directory on a tmpfs
         cases = [
             (PG18_IMAGE, "/var/lib/postgresql"),
+            (pg18[0], "/var/lib/postgresql"),
             (pg15[0], "/var/lib/postgresql/data"),
             ({"Config": {"Env": ["PGDATA=/var/lib/postgresql/data"], "Volumes": {"/var/lib/postgresql/data": {}}}}, "/var/lib/postgresql/data"),
             ({"Config": {"Env": ["PGDATA=/pgdata"], "Volumes": None}}, "/pgdata"),
@@ -183,7 +206,8 @@ class BuildSpecTest(unittest.TestCase):
             ({}, None),
         ]
         for image_info, expected in cases:
-            with self.subTest(image_info=image_info if image_info is not pg15[0] else "image_inspect_pg15.json"):
+            shown = {id(pg15[0]): "image_inspect_pg15.json", id(pg18[0]): "image_inspect_pg18.json"}.get(id(image_info), image_info)
+            with self.subTest(image_info=shown):
                 self.assertEqual(self.build(image_info).tmpfs, expected)
 
     def test_slow_mode(self) -> None:
