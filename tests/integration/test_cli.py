@@ -12,7 +12,7 @@ import unittest
 
 import minitestdb
 from minitestdb._docker import DockerCLI
-from tests.integration.support import minitestdb_cli, require_docker, root_env, sql_dir
+from tests.integration.support import SERVER_HOST, minitestdb_cli, require_docker, root_env, sql_dir
 
 NAME = f"it-cli-{os.getpid()}"
 
@@ -56,7 +56,7 @@ class UpDownTest(unittest.TestCase):
         keys = ["TEST_DATABASE_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"]
         shown = subprocess.run(["sh", "-c", exports + "\n" + " ".join(f'printf "%s\\n" "${key}";' for key in keys)], capture_output=True, text=True, check=True).stdout
         port = url.rsplit(":", 1)[1].split("/")[0]
-        self.assertEqual(shown.splitlines(), [url, url, "127.0.0.1", port, "postgres", password, "postgres"])
+        self.assertEqual(shown.splitlines(), [url, url, SERVER_HOST, port, "postgres", password, "postgres"])
         self.assertEqual(cli("url", "--name", NAME).stdout.strip(), url)
         self.assertEqual(cli("url", "--server", NAME).stdout.strip(), url)
 
