@@ -327,8 +327,10 @@ class UsageTest(unittest.TestCase):
         proc = cli("doctor")
         lines = proc.stdout.strip().splitlines()
         labels = [line.split(":", 1)[0].split(None, 1)[1] for line in lines]
-        self.assertEqual(labels, ["docker CLI", "Docker engine", "socket permission", "image", "host psql", "pg8000"])
+        self.assertEqual(labels, ["docker CLI", "Docker engine", "engine kind", "socket permission", "image", "host psql", "pg8000"])
         self.assertTrue(all(line.startswith("ok") for line in lines), proc.stdout)
+        kind = "remote" if SERVER_HOST != "127.0.0.1" else "local"
+        self.assertTrue(lines[2].startswith(f"ok       engine kind: {kind} ("), lines[2])
         missing = cli("doctor", "--image", "minitestdb/not-here:0", check=False)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("problem  image: minitestdb/not-here:0 is not present", missing.stdout)
