@@ -36,7 +36,7 @@ from ._hints import LIBRARY_PROGRAM, ON_TEST_DATABASE_URL, command_hint
 from ._naming import parse_name
 from ._psql import psql_command, psql_environment
 from ._redact import redact, register_secret
-from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, find_servers, start, up
+from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, engine, find_servers, start, up
 from ._watchdog import detach, prune_containers, watch
 
 if TYPE_CHECKING:
@@ -492,6 +492,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             permission = ("skipped", "the engine did not answer, so its socket could not be tried")
     else:
         check("skipped", "Docker engine", "no docker CLI to ask it with")
+    # Local or remote decides where servers are published and dialled: say which, and why.
+    try:
+        check("ok", "engine kind", engine(cli).describe())
+    except ConfigurationError as exc:
+        check("problem", "engine kind", str(exc))
+    except (DockerError, DockerNotFoundError) as exc:
+        check("skipped", "engine kind", f"the docker context could not be read ({exc})")
     check(permission[0], "socket permission", permission[1])
     image = args.image or read_env().image
     if engine_ok:

@@ -2,7 +2,7 @@
 ``docker inspect`` parsing, whether a shared server can be reused, why one exited.
 
 Nothing here runs a process, opens a socket or reads the clock, so every rule
-(loopback-only publishing, labels, the fast defaults, port parsing, reuse) is
+(publishing on loopback unless the engine is remote, labels, the fast defaults, port parsing, reuse) is
 tested with exact argv lists and captured ``docker inspect`` JSON.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
+from ._engine import LOCAL_ENGINE, LOOPBACK, Engine, publish_argument
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "owner_labels",
     "parse_inspect",
     "private_container_name",
+    "published_address",
     "same_image",
     "settings_mismatch",
     "shared_container_name",
@@ -120,7 +122,7 @@ def data_volume(image_inspect: Mapping[str, Any], pgdata: str | None = None) -> 
 class ContainerSpec:
     """Everything ``docker create`` needs; turned into argv by :func:`create_argv`."""
 
-    __slots__ = ("dbname", "env", "extra_args", "host_port", "image", "initdb_args", "labels", "name", "settings", "tmpfs", "user")
+    __slots__ = ("dbname", "env", "extra_args", "host_port", "image", "initdb_args", "labels", "name", "publish_ip", "settings", "tmpfs", "user")
 
     def __init__(
         self,
@@ -136,6 +138,7 @@ class ContainerSpec:
         settings: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
+        publish_ip: str = LOOPBACK,
     ) -> None:
         self.image = image
         self.name = name
@@ -148,6 +151,8 @@ class ContainerSpec:
         self.settings = dict(settings or {})
         self.env = dict(env or {})
         self.extra_args = tuple(extra_args)
+        #: The engine's host address the port is published on: loopback, unless the engine is remote (``_engine``).
+        self.publish_ip = publish_ip
 
 
 def create_argv(spec: ContainerSpec) -> list[str]:
@@ -157,7 +162,7 @@ def create_argv(spec: ContainerSpec) -> list[str]:
     ``-e POSTGRES_PASSWORD`` without a value makes the docker CLI copy it from its
     own environment, which the caller sets.
     """
-    publish = f"127.0.0.1:{spec.host_port}:{CONTAINER_PORT}" if spec.host_port else f"127.0.0.1::{CONTAINER_PORT}"
+    publish = publish_argument(spec.publish_ip, str(CONTAINER_PORT), spec.host_port)
     argv = ["create", "--name", spec.name]
     for key in sorted(spec.labels):
         argv += ["--label", f"{key}={spec.labels[key]}"]
@@ -188,7 +193,7 @@ def create_argv(spec: ContainerSpec) -> list[str]:
 class ContainerInfo:
     """What minitestdb reads back from ``docker inspect`` of one container."""
 
-    __slots__ = ("command", "env", "error", "exit_code", "host", "id", "image", "labels", "name", "port", "running", "started_at", "status")
+    __slots__ = ("bindings", "command", "env", "error", "exit_code", "host", "id", "image", "labels", "name", "port", "running", "started_at", "status")
 
     def __init__(
         self,
@@ -206,6 +211,7 @@ class ContainerInfo:
         env: Mapping[str, str],
         error: str = "",
         command: Sequence[str] = (),
+        bindings: Sequence[tuple[str, int]] = (),
     ) -> None:
         self.id = id
         self.name = name
@@ -221,6 +227,12 @@ class ContainerInfo:
         self.error = error
         #: The container's command (``Config.Cmd``): ``postgres -c NAME=VALUE ...`` for a server with settings.
         self.command = tuple(command)
+        #: Where 5432/tcp is published: (``HostIp``, ``HostPort``) pairs as the engine reports them.
+        self.bindings = tuple(bindings)
+
+    def address(self, engine: Engine) -> tuple[str | None, int | None]:
+        """The host to dial and the port, for a client of *engine*; host None when nothing reachable is published."""
+        return published_address(self.bindings, engine)
 
     def __repr__(self) -> str:
         # No env: it holds the password.
@@ -278,32 +290,46 @@ def command_settings(command: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _published(ports: Mapping[str, Any] | None) -> tuple[str | None, int | None]:
-    bindings = (ports or {}).get(f"{CONTAINER_PORT}/tcp") or []
-    best: tuple[str | None, int | None] = (None, None)
-    for binding in bindings:
-        host_ip = binding.get("HostIp") or ""
+def _bindings(ports: Mapping[str, Any] | None) -> list[tuple[str, int]]:
+    found = []
+    for binding in (ports or {}).get(f"{CONTAINER_PORT}/tcp") or []:
         try:
-            port = int(binding.get("HostPort") or "")
+            found.append((str(binding.get("HostIp") or ""), int(binding.get("HostPort") or "")))
         except ValueError:
             continue
-        if host_ip == "127.0.0.1":
-            return "127.0.0.1", port
-        if best[1] is None:
-            # 0.0.0.0, '' or ::: reach it over loopback all the same.
-            best = ("::1" if host_ip in ("::", "::1") else "127.0.0.1", port)
-    return best
+    return found
 
 
-def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
-    """Read one element of ``docker inspect``'s JSON list (docker or podman)."""
+def published_address(bindings: Sequence[tuple[str, int]], engine: Engine = LOCAL_ENGINE) -> tuple[str | None, int | None]:
+    """The host to dial and the port of the first binding *engine*'s client can reach (a local engine: 127.0.0.1's first).
+
+    (None, None) when nothing is published; (None, port) when only the remote
+    engine's own loopback is (unreachable from here).
+
+    >>> remote = Engine(kind="remote", address="tcp://10.0.0.5:2375", source="DOCKER_HOST", publish_ip="0.0.0.0", dial_host="10.0.0.5")
+    >>> published_address([("0.0.0.0", 1111), ("127.0.0.1", 2222)]), published_address([("0.0.0.0", 1111)], remote)
+    (('127.0.0.1', 2222), ('10.0.0.5', 1111))
+    >>> published_address([("127.0.0.1", 2222)], remote), published_address([])
+    ((None, 2222), (None, None))
+    """
+    reachable = [(ip, port) for ip, port in bindings if engine.reaches(ip)]
+    if not reachable:
+        return None, (bindings[0][1] if bindings else None)
+    preferred = [b for b in reachable if b[0] == LOOPBACK] if not engine.remote else []
+    host_ip, port = (preferred or reachable)[0]
+    return engine.dial(host_ip), port
+
+
+def parse_inspect(data: Mapping[str, Any], engine: Engine = LOCAL_ENGINE) -> ContainerInfo:
+    """Read one element of ``docker inspect``'s JSON list (docker or podman); ``host`` is where *engine*'s client dials."""
     state = data.get("State") or {}
     config = data.get("Config") or {}
     env: dict[str, str] = {}
     for item in config.get("Env") or []:
         key, _, value = item.partition("=")
         env[key] = value
-    host, port = _published((data.get("NetworkSettings") or {}).get("Ports"))
+    bindings = _bindings((data.get("NetworkSettings") or {}).get("Ports"))
+    host, port = published_address(bindings, engine)
     exit_code = state.get("ExitCode")
     return ContainerInfo(
         id=str(data.get("Id", "")),
@@ -319,6 +345,7 @@ def parse_inspect(data: Mapping[str, Any]) -> ContainerInfo:
         env=env,
         error=str(state.get("Error", "") or ""),
         command=[str(part) for part in (config.get("Cmd") or [])],
+        bindings=bindings,
     )
 
 
@@ -340,11 +367,13 @@ def build_spec(
     settings: Mapping[str, str | None] | None = None,
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
+    engine: Engine = LOCAL_ENGINE,
 ) -> ContainerSpec:
     """The container for a server: *fast* puts the image's data volume on a tmpfs and turns off durability.
 
     *settings* override the fast defaults one by one (``None`` removes one);
-    *tmpfs* and *initdb_args* override the rest.
+    *tmpfs* and *initdb_args* override the rest.  The port is published where
+    *engine* says: loopback, unless the engine is remote.
     """
     merged: dict[str, str] = dict(DEFAULT_SERVER_SETTINGS) if fast else {}
     for key, value in (settings or {}).items():
@@ -365,6 +394,7 @@ def build_spec(
         settings=merged,
         env=dict(env or {}),
         extra_args=tuple(extra_args),
+        publish_ip=engine.publish_ip,
     )
 
 

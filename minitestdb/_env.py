@@ -9,6 +9,7 @@
 | ``MINITESTDB_REQUIRED``, ``MINITESTDB_REQUIRE_DOCKER`` | ``1``: no Docker engine is an error in the test helpers, not a skip |
 | ``MINITESTDB_KEEP_FAILED`` | how many failed tests' databases a server keeps (default 10); ``0`` (or ``no``) keeps none |
 | ``MINITESTDB_DEBUG`` | ``1``: test reports show minitestdb's own tracebacks (a broken migration's, say) |
+| ``MINITESTDB_HOST`` | the host to dial for servers instead of the engine's own (a NAT, a forwarded port; see ``_engine``) |
 
 :func:`read_env` takes any mapping, so every rule is tested without touching
 ``os.environ``; called with none, it reads ``os.environ`` at that moment.
@@ -59,9 +60,9 @@ class Environment:
     ('MINITESTDB_REQUIRE_DOCKER', '', 'default', 'docker')
     """
 
-    __slots__ = ("debug", "docker", "explicit_image", "keep_failed_text", "required_by", "server", "test_database_url")
+    __slots__ = ("debug", "docker", "explicit_image", "host", "keep_failed_text", "required_by", "server", "test_database_url")
 
-    def __init__(self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str, keep_failed_text: str = "", debug: bool = False) -> None:
+    def __init__(self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str, keep_failed_text: str = "", debug: bool = False, host: str = "") -> None:
         #: ``TEST_DATABASE_URL`` (stripped; ``""`` when unset or blank).
         self.test_database_url = test_database_url
         #: ``MINITESTDB_IMAGE`` (``""`` when unset): an image the user asked for.
@@ -74,6 +75,8 @@ class Environment:
         self.keep_failed_text = keep_failed_text
         #: ``MINITESTDB_DEBUG`` set to 1 (or true/yes/on): test reports keep minitestdb's tracebacks.
         self.debug = debug
+        #: ``MINITESTDB_HOST`` (stripped; ``""`` when unset): the host to dial instead of the engine's.
+        self.host = host
 
     @property
     def keep_failed(self) -> int | None:
@@ -106,4 +109,5 @@ def read_env(environ: Mapping[str, str] | None = None) -> Environment:
         required_by=required_by,
         keep_failed_text=env.get("MINITESTDB_KEEP_FAILED", ""),
         debug=env.get("MINITESTDB_DEBUG", "").strip().lower() in _TRUE,
+        host=env.get("MINITESTDB_HOST", "").strip(),
     )

@@ -1,9 +1,10 @@
 """Servers: start a private one, bring up (or reuse) a shared named one, attach, close, list, remove.
 
 The flow of :func:`start` and :func:`up` is: find or pull the image, read its data
-volume, ``docker create`` (loopback-only port, labels, random password handed
-over through the CLI's environment), ``docker start``, read the mapped port from
-``docker inspect``, then wait for a real query.  A failure at any step removes
+volume, ``docker create`` (the port published on loopback, or for a remote engine
+on its addresses, see ``_engine``; labels; random password handed over through
+the CLI's environment), ``docker start``, read the mapped port from ``docker
+inspect``, then wait for a real query at the engine's host.  A failure at any step removes
 the container it created (unless ``keep_on_failure``) and says what failed, with
 the container's log tail.  The rules (spec, reuse, exit reason) are pure, in
 ``_container``; this module does the I/O in their order.
@@ -33,6 +34,7 @@ from ._container import (
 from ._diagnostics import Diagnostics
 from ._docker import DockerCLI
 from ._endpoint import Endpoint, EndpointView
+from ._engine import Engine, context_endpoint, current_context_name, decide_engine, engine_variable, needs_context
 from ._env import read_env
 from ._errors import (
     CleanupError,
@@ -43,6 +45,7 @@ from ._errors import (
     MiniTestDBError,
     NoSuchContainerError,
 )
+from ._hints import command_hint
 from ._image import ImagePrefetch, ensure_image
 from ._owner import close_at_exit, forget_at_exit, hostname
 from ._readiness import check_method, probe, wait_until_ready
@@ -56,7 +59,7 @@ if TYPE_CHECKING:
     from ._pgconn import Connection
     from ._templates import Template
 
-__all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "find_servers", "start", "up"]
+__all__ = ["DEFAULT_STARTUP_TIMEOUT", "Server", "attach", "down", "engine", "find_servers", "start", "up"]
 
 DEFAULT_STARTUP_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
@@ -211,6 +214,44 @@ class Server(EndpointView):
         self.close()
 
 
+_ENGINES: dict[tuple[str, ...], Engine] = {}
+
+
+def engine(docker: DockerCLI | None = None) -> Engine:
+    """The engine *docker* talks to, so where servers are published and dialled: decided once per process and settings.
+
+    The rules are ``_engine``'s; this reads their inputs: ``DOCKER_HOST`` (podman:
+    ``CONTAINER_HOST``), ``MINITESTDB_HOST``, and, only when a docker context other
+    than ``default`` is in use, ``docker context inspect``.  Raises
+    ConfigurationError for an engine whose servers cannot be reached (``ssh://``
+    without ``MINITESTDB_HOST``).
+    """
+    cli = docker or DockerCLI()
+    env = os.environ
+    key = (cli.binary, *(env.get(name, "") for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "CONTAINER_HOST", "MINITESTDB_HOST")))
+    found = _ENGINES.get(key)
+    if found is None:
+        variable = engine_variable(cli.binary)
+        address, source = env.get(variable, "").strip(), variable
+        if needs_context(env, cli.binary, _current_context(env)):
+            name, address = context_endpoint(cli.run(["context", "inspect"], timeout=20).stdout)
+            source = f"docker context {name!r}"
+        found = _ENGINES[key] = decide_engine(address, source=source, host_override=read_env(env).host)
+    return found
+
+
+def _current_context(env: Mapping[str, str]) -> str:
+    """The docker config's ``currentContext`` (``docker context use``), ``""`` if none."""
+    if env.get("DOCKER_HOST", "").strip() or env.get("DOCKER_CONTEXT", "").strip():
+        return ""  # they decide without the config
+    path = os.path.join(env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker"), "config.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return current_context_name(fh.read())
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def _remove_container(docker: DockerCLI, container: str, diagnostics: Diagnostics, *, raise_errors: bool, name: str = "") -> None:
     try:
         docker.stop(container, grace=STOP_GRACE_SECONDS)
@@ -255,7 +296,7 @@ def _labels(*, name: str, shared: bool, user: str, dbname: str) -> dict[str, str
 
 
 def _launch(
-    docker: DockerCLI, spec: ContainerSpec, *, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics,
+    docker: DockerCLI, spec: ContainerSpec, *, engine: Engine, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics,
     progress: Callable[[str], None] | None = None,
 ) -> Server:
     """Create and start the container, then wait; remove it again if anything fails."""
@@ -269,7 +310,7 @@ def _launch(
         docker.start(container_id)
         diagnostics.mark("started")
         return _await_server(
-            docker, container_id, spec.name, password=password, owned=owned, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
+            docker, container_id, spec.name, engine=engine, password=password, owned=owned, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
             diagnostics=diagnostics, progress=progress,
         )
     except BaseException as exc:
@@ -284,19 +325,26 @@ def _launch(
 
 
 def _await_server(
-    docker: DockerCLI, container: str, name: str, *, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics,
-    progress: Callable[[str], None] | None = None,
+    docker: DockerCLI, container: str, name: str, *, engine: Engine, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool,
+    diagnostics: Diagnostics, progress: Callable[[str], None] | None = None,
 ) -> Server:
-    """Read the mapped port, wait for a real query, and return the Server."""
+    """Read the mapped port, wait for a real query at the host *engine* says, and return the Server."""
     check = _container_checker(docker, container, name, diagnostics)
     info = docker.inspect(container)
     if info is None or not info.running or info.port is None:
         check()  # raises with the log tail when the container already stopped
         info = docker.inspect(container)
-    if info is None or info.host is None or info.port is None:
+    host, port = info.address(engine) if info is not None else (None, None)
+    if info is None or port is None:
         raise ContainerExitedError(f"The container {name} publishes no port for 5432/tcp: was it created by something other than minitestdb?")
-    endpoint = Endpoint(host=info.host, port=info.port, user=info.user, password=password, dbname=info.dbname)
-    diagnostics.host, diagnostics.port = info.host, info.port
+    if host is None:
+        fix = command_hint("down", server=info.server_name) if info.shared else f"`docker rm --force {name}`"
+        raise ConfigurationError(
+            f"The container {name} publishes PostgreSQL on the engine's own loopback only, out of reach of this client of a remote engine ({engine.source}): "
+            f"remove it with {fix} and start it again."
+        )
+    endpoint = Endpoint(host=host, port=port, user=info.user, password=password, dbname=info.dbname)
+    diagnostics.host, diagnostics.port = host, port
     try:
         wait_until_ready(endpoint, timeout=timeout, diagnostics=diagnostics, check_container=check, method=readiness, progress=progress)
     except MiniTestDBError:
@@ -343,6 +391,7 @@ def start(
     check_port_and_timeout(port, timeout)
     check_method(readiness)
     cli = DockerCLI(docker)
+    where = engine(cli)
     resolved = image or read_env().image
     diagnostics = Diagnostics()
     image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
@@ -352,9 +401,12 @@ def start(
     ensure_watchdog(cli.binary)
     spec = build_spec(
         image=resolved, image_info=image_info, name=container_name, labels=_labels(name=container_name, shared=False, user=user, dbname=dbname),
-        user=user, dbname=dbname, port=port, fast=fast, tmpfs=tmpfs, initdb_args=initdb_args, settings=settings, env=env, extra_args=extra_docker_args,
+        user=user, dbname=dbname, port=port, fast=fast, tmpfs=tmpfs, initdb_args=initdb_args, settings=settings, env=env, extra_args=extra_docker_args, engine=where,
     )
-    return _launch(cli, spec, password=password, owned=True, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics, progress=progress)
+    return _launch(
+        cli, spec, engine=where, password=password, owned=True, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics,
+        progress=progress,
+    )
 
 
 def up(
@@ -389,6 +441,7 @@ def up(
     check_port_and_timeout(port, timeout)
     check_method(readiness)
     cli = DockerCLI(docker)
+    where = engine(cli)
     container_name = shared_container_name(name)
     environment = read_env()
     resolved = image or environment.image
@@ -403,11 +456,11 @@ def up(
             say(f"starting the server {name!r} from {resolved}")
             spec = build_spec(
                 image=resolved, image_info=image_info, name=container_name, labels=_labels(name=name, shared=True, user=user, dbname=dbname),
-                user=user, dbname=dbname, port=port, fast=fast, settings=settings,
+                user=user, dbname=dbname, port=port, fast=fast, settings=settings, engine=where,
             )
             try:
                 return _launch(
-                    cli, spec, password=password or _new_password(), owned=False, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
+                    cli, spec, engine=where, password=password or _new_password(), owned=False, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
                     diagnostics=diagnostics, progress=progress,
                 )
             except ContainerNameConflictError:
@@ -423,7 +476,7 @@ def up(
             except NoSuchContainerError:
                 continue
         server = _await_server(
-            cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness=readiness, keep_on_failure=True, diagnostics=diagnostics,
+            cli, info.id, info.name, engine=where, password=info.password, owned=False, timeout=timeout, readiness=readiness, keep_on_failure=True, diagnostics=diagnostics,
             progress=progress,
         )
         if prefetch is not None:
@@ -443,13 +496,16 @@ def find_servers(*, docker: str | None = None, shared_only: bool = False) -> lis
 def attach(name: str = "default", *, docker: str | None = None, timeout: float = 10.0) -> Server:
     """The running shared server *name*, without starting one; raises if it is not running."""
     cli = DockerCLI(docker)
+    where = engine(cli)
     info = cli.inspect(shared_container_name(name))
     if info is None or info.labels.get(LABEL) != "1":
         raise MiniTestDBError(f"No minitestdb server named {name!r} exists: start it with `python -m minitestdb up --server {name}`.")
     if not info.running:
         raise MiniTestDBError(f"The minitestdb server {name!r} is not running ({info.status}): start it with `python -m minitestdb up --server {name}`.")
     diagnostics = Diagnostics(reused=True, container_id=info.id, container_name=info.name, image=info.image)
-    return _await_server(cli, info.id, info.name, password=info.password, owned=False, timeout=timeout, readiness="wire", keep_on_failure=True, diagnostics=diagnostics)
+    return _await_server(
+        cli, info.id, info.name, engine=where, password=info.password, owned=False, timeout=timeout, readiness="wire", keep_on_failure=True, diagnostics=diagnostics,
+    )
 
 
 def down(name: str | None = "default", *, all_servers: bool = False, docker: str | None = None) -> list[str]:

@@ -23,6 +23,7 @@ import tempfile
 import textwrap
 import unittest
 from typing import Any, Mapping, NoReturn
+from urllib.parse import urlsplit
 
 import minitestdb
 from minitestdb._docker import DockerCLI
@@ -30,6 +31,19 @@ from minitestdb._errors import MiniTestDBError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_IMAGE = os.environ.get("MINITESTDB_TEST_IMAGE", "minitestdb/postgres-test:15")
+
+
+def _server_address() -> tuple[str, str]:
+    """(host servers are reached at, address they are published on): a remote tcp:// DOCKER_HOST's host (the remote-engine lane), else loopback."""
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    host = (urlsplit(docker_host).hostname or "") if docker_host.startswith("tcp://") else ""
+    if host and host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
+        return host, "0.0.0.0"
+    return "127.0.0.1", "127.0.0.1"
+
+
+#: Stated here, not asked of minitestdb: what the tests expect of it on this engine.
+SERVER_HOST, PUBLISHED_ON = _server_address()
 _checked: str | None = None
 
 

@@ -12,7 +12,7 @@ import unittest
 
 import minitestdb
 from minitestdb._docker import DockerCLI
-from tests.integration.support import minitestdb_cli, require_docker, root_env, sql_dir
+from tests.integration.support import SERVER_HOST, minitestdb_cli, require_docker, root_env, sql_dir
 
 NAME = f"it-cli-{os.getpid()}"
 
@@ -56,7 +56,7 @@ class UpDownTest(unittest.TestCase):
         keys = ["TEST_DATABASE_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"]
         shown = subprocess.run(["sh", "-c", exports + "\n" + " ".join(f'printf "%s\\n" "${key}";' for key in keys)], capture_output=True, text=True, check=True).stdout
         port = url.rsplit(":", 1)[1].split("/")[0]
-        self.assertEqual(shown.splitlines(), [url, url, "127.0.0.1", port, "postgres", password, "postgres"])
+        self.assertEqual(shown.splitlines(), [url, url, SERVER_HOST, port, "postgres", password, "postgres"])
         self.assertEqual(cli("url", "--name", NAME).stdout.strip(), url)
         self.assertEqual(cli("url", "--server", NAME).stdout.strip(), url)
 
@@ -331,8 +331,10 @@ class UsageTest(unittest.TestCase):
         proc = cli("doctor")
         lines = proc.stdout.strip().splitlines()
         labels = [line.split(":", 1)[0].split(None, 1)[1] for line in lines]
-        self.assertEqual(labels, ["docker CLI", "Docker engine", "socket permission", "image", "host psql", "pg8000"])
+        self.assertEqual(labels, ["docker CLI", "Docker engine", "engine kind", "socket permission", "image", "host psql", "pg8000"])
         self.assertTrue(all(line.startswith("ok") for line in lines), proc.stdout)
+        kind = "remote" if SERVER_HOST != "127.0.0.1" else "local"
+        self.assertTrue(lines[2].startswith(f"ok       engine kind: {kind} ("), lines[2])
         missing = cli("doctor", "--image", "minitestdb/not-here:0", check=False)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("problem  image: minitestdb/not-here:0 is not present", missing.stdout)

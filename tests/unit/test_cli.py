@@ -763,7 +763,7 @@ class DoctorTest(FakeDockerMixin):
         status = {line.split(":", 1)[0].split(None, 1)[1]: line.split(None, 1)[0] for line in lines}
         self.assertEqual(
             status,
-            {"docker CLI": "ok", "Docker engine": "problem", "socket permission": "skipped", "image": "skipped", "host psql": "ok", "pg8000": "ok"},
+            {"docker CLI": "ok", "Docker engine": "problem", "engine kind": "ok", "socket permission": "skipped", "image": "skipped", "host psql": "ok", "pg8000": "ok"},
         )
         self.assertIn("skipped  socket permission: the engine did not answer, so its socket could not be tried", lines)
 
@@ -776,8 +776,31 @@ class DoctorTest(FakeDockerMixin):
     def test_no_docker_cli_skips_what_needs_it(self) -> None:
         with mock.patch.dict(_cli.os.environ, {"MINITESTDB_DOCKER": "/nonexistent/docker"}), captured() as out:
             self.assertEqual(_cli.main(["doctor"]), 1)
-        starts = [line.split(":", 1)[0] for line in out.stdout.getvalue().splitlines()[:4]]
-        self.assertEqual(starts, ["problem  docker CLI", "skipped  Docker engine", "skipped  socket permission", "skipped  image"])
+        starts = [line.split(":", 1)[0] for line in out.stdout.getvalue().splitlines()[:5]]
+        self.assertEqual(starts, ["problem  docker CLI", "skipped  Docker engine", "ok       engine kind", "skipped  socket permission", "skipped  image"])
+
+    def engine_line(self, **environ: str) -> str:
+        from minitestdb import _server
+
+        self.use_fake_docker("daemon-down")
+        cleared = dict.fromkeys(("DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", "MINITESTDB_HOST"), "")
+        with mock.patch.dict(_cli.os.environ, {**cleared, "DOCKER_CONFIG": "/nonexistent", **environ}), mock.patch.dict(_server._ENGINES, clear=True), captured() as out:
+            _cli.main(["doctor"])
+        return next(line for line in out.stdout.getvalue().splitlines() if "engine kind:" in line)
+
+    def test_the_engine_kind_and_where_servers_are_reached(self) -> None:
+        self.assertEqual(self.engine_line(), "ok       engine kind: local (the default socket): servers are published on 127.0.0.1 only")
+        self.assertEqual(
+            self.engine_line(DOCKER_HOST="tcp://10.200.7.2:2375"),
+            "ok       engine kind: remote (DOCKER_HOST=tcp://10.200.7.2:2375): servers are published on a non-loopback address of the engine "
+            "(0.0.0.0: all its addresses) and reached at 10.200.7.2, each with its own random password",
+        )
+        self.assertIn("reached at nat.example (MINITESTDB_HOST)", self.engine_line(DOCKER_HOST="tcp://10.0.0.5:2375", MINITESTDB_HOST="nat.example"))
+
+    def test_an_ssh_engine_without_a_host_is_a_problem_saying_what_to_do(self) -> None:
+        line = self.engine_line(DOCKER_HOST="ssh://me@build-host")
+        self.assertTrue(line.startswith("problem  engine kind: DOCKER_HOST is an ssh:// engine (build-host)"), line)
+        self.assertIn("set MINITESTDB_HOST to an address of build-host", line)
 
 
 load_tests = doctests(_cli)

@@ -24,8 +24,11 @@ from minitestdb._container import (
     shared_container_name,
     validate_server_name,
 )
+from minitestdb._engine import LOCAL_ENGINE, decide_engine
 from minitestdb._errors import ConfigurationError
 from tests.unit.support import doctests
+
+REMOTE = decide_engine("tcp://10.200.7.2:2375", source="DOCKER_HOST")
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -72,6 +75,20 @@ class CreateArgvTest(unittest.TestCase):
             self.assertTrue(published.startswith("127.0.0.1:"), published)
             self.assertEqual(published, "127.0.0.1:6543:5432" if port else "127.0.0.1::5432")
             self.assertNotIn("0.0.0.0", " ".join(argv))
+
+    def test_publishes_where_the_spec_says(self) -> None:
+        # publish_ip (from the engine) -> --publish, with a free port and a fixed one
+        cases = [
+            ("127.0.0.1", "127.0.0.1::5432", "127.0.0.1:6543:5432"),
+            ("0.0.0.0", "0.0.0.0::5432", "0.0.0.0:6543:5432"),
+            ("::", "[::]::5432", "[::]:6543:5432"),
+        ]
+        for ip, free, fixed in cases:
+            with self.subTest(ip=ip):
+                for port, expected in ((None, free), (6543, fixed)):
+                    argv = create_argv(self.spec(host_port=port, publish_ip=ip))
+                    self.assertEqual(argv[argv.index("--publish") + 1], expected)
+                    self.assertEqual(argv.count("--publish"), 1)
 
     def test_password_is_never_in_argv(self) -> None:
         argv = create_argv(self.spec(env={"EXTRA": "1"}))
@@ -152,6 +169,42 @@ class InspectTest(unittest.TestCase):
         info = parse_inspect({"NetworkSettings": {"Ports": {"5432/tcp": [{"HostIp": "", "HostPort": "4444"}]}}})
         self.assertEqual((info.host, info.port), ("127.0.0.1", 4444))
 
+    def test_a_remote_engine_is_dialled_at_its_host(self) -> None:
+        data = fixture("inspect_running.json")
+        assert isinstance(data, list)
+        remote_data = json.loads(json.dumps(data[0]))
+        remote_data["NetworkSettings"]["Ports"]["5432/tcp"] = [{"HostIp": "0.0.0.0", "HostPort": "32770"}]
+        self.assertEqual(parse_inspect(remote_data).host, "127.0.0.1")  # the local engine's rule: loopback
+        info = parse_inspect(remote_data, REMOTE)
+        self.assertEqual((info.host, info.port), ("10.200.7.2", 32770))
+        self.assertEqual(info.bindings, (("0.0.0.0", 32770),))
+        self.assertEqual(info.address(REMOTE), ("10.200.7.2", 32770))
+        self.assertEqual(info.address(LOCAL_ENGINE), ("127.0.0.1", 32770))
+
+    def test_a_remote_engine_prefers_a_reachable_binding(self) -> None:
+        # bindings -> (host, port) for a client of the remote engine at 10.200.7.2
+        cases = [
+            ([("0.0.0.0", "1111")], ("10.200.7.2", 1111)),
+            ([("", "1111")], ("10.200.7.2", 1111)),  # podman: all addresses
+            ([("::", "1111"), ("0.0.0.0", "1111")], ("10.200.7.2", 1111)),
+            ([("127.0.0.1", "2222"), ("0.0.0.0", "1111")], ("10.200.7.2", 1111)),
+            ([("10.200.7.2", "3333")], ("10.200.7.2", 3333)),
+            # Only the engine's own loopback (today's publish, or an older minitestdb): a port, no host.
+            ([("127.0.0.1", "2222")], (None, 2222)),
+            ([("::1", "2222")], (None, 2222)),
+            ([], (None, None)),
+        ]
+        for bindings, expected in cases:
+            with self.subTest(bindings=bindings):
+                ports = {"5432/tcp": [{"HostIp": ip, "HostPort": port} for ip, port in bindings]}
+                info = parse_inspect({"NetworkSettings": {"Ports": ports}}, REMOTE)
+                self.assertEqual((info.host, info.port), expected)
+
+    def test_minitestdb_host_on_a_local_engine_is_the_host_dialled(self) -> None:
+        engine = decide_engine("", source="DOCKER_HOST", host_override="gateway.internal")
+        ports = {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "2222"}]}
+        self.assertEqual(parse_inspect({"NetworkSettings": {"Ports": ports}}, engine).host, "gateway.internal")
+
     def test_not_published_or_stopped(self) -> None:
         info = parse_inspect({"State": {"Status": "exited", "Running": False, "ExitCode": 1}, "NetworkSettings": {"Ports": {}}})
         self.assertEqual((info.host, info.port, info.running, info.exit_code), (None, None, False, 1))
@@ -209,6 +262,18 @@ class BuildSpecTest(unittest.TestCase):
             shown = {id(pg15[0]): "image_inspect_pg15.json", id(pg18[0]): "image_inspect_pg18.json"}.get(id(image_info), image_info)
             with self.subTest(image_info=shown):
                 self.assertEqual(self.build(image_info).tmpfs, expected)
+
+    def test_publishes_on_loopback_unless_the_engine_is_remote(self) -> None:
+        self.assertEqual(self.build().publish_ip, "127.0.0.1")
+        self.assertEqual(self.build(engine=LOCAL_ENGINE).publish_ip, "127.0.0.1")
+        for address in ("unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://localhost:2375"):
+            with self.subTest(address=address):
+                argv = create_argv(self.build(engine=decide_engine(address, source="DOCKER_HOST", host_override="elsewhere")))
+                self.assertEqual(argv[argv.index("--publish") + 1], "127.0.0.1::5432")
+        argv = create_argv(self.build(engine=REMOTE, port=6543))
+        self.assertEqual(argv[argv.index("--publish") + 1], "0.0.0.0:6543:5432")
+        self.assertIn("POSTGRES_PASSWORD", argv)  # the password still goes through the CLI's environment
+        self.assertFalse([a for a in argv if a.startswith("POSTGRES_PASSWORD=")])
 
     def test_slow_mode(self) -> None:
         spec = self.build(fast=False)

@@ -109,6 +109,10 @@ class ReadEnvTest(unittest.TestCase):
             with self.subTest(value=value), self.assertRaisesRegex(ConfigurationError, rf"^MINITESTDB_KEEP_FAILED='{re.escape(value)}' is not understood: .*0 keeps none"):
                 read_env({"MINITESTDB_KEEP_FAILED": value}).keep_failed  # noqa: B018 - the property raises
 
+    def test_host(self) -> None:
+        self.assertEqual([read_env({"MINITESTDB_HOST": v}).host for v in (" build-host ", "10.0.0.5", "", "  ")], ["build-host", "10.0.0.5", "", ""])
+        self.assertEqual(read_env({}).host, "")
+
     def test_debug(self) -> None:
         self.assertEqual([read_env({"MINITESTDB_DEBUG": v}).debug for v in ("1", "yes", "", "0", "2")], [True, True, False, False, False])
         self.assertFalse(read_env({}).debug)

@@ -176,3 +176,104 @@ class FromURLTest(FakeDockerMixin):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EngineTest(FakeDockerMixin):
+    """Where servers are published and dialled follows the engine (``_engine``'s rules; this is their I/O)."""
+
+    def setUp(self) -> None:
+        from minitestdb import _server
+
+        for patcher in (mock.patch.dict(os.environ, {"MINITESTDB_IMAGE": "fake:1"}), mock.patch.dict(_server._ENGINES, clear=True)):
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        for var in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "CONTAINER_HOST", "MINITESTDB_HOST"):
+            os.environ.pop(var, None)
+        # No docker config of this machine's user decides anything here.
+        os.environ["DOCKER_CONFIG"] = os.path.join(os.path.dirname(__file__), "fixtures", "no-such-docker-config")
+
+    def published(self) -> str:
+        create = next(argv for argv in self.fake_calls() if argv[0] == "create")
+        return create[create.index("--publish") + 1]
+
+    def test_a_local_engine_publishes_on_loopback_and_asks_no_context(self) -> None:
+        self.use_fake_docker("exits-on-start")
+        with self.assertRaises(minitestdb.ContainerExitedError):
+            minitestdb.up("fake")
+        self.assertEqual(self.published(), "127.0.0.1::5432")
+        self.assertNotIn("context", [argv[0] for argv in self.fake_calls()])
+
+    def test_a_remote_engine_publishes_on_its_addresses(self) -> None:
+        self.use_fake_docker("exits-on-start")
+        for function in (minitestdb.up, minitestdb.start):
+            with self.subTest(function=function.__name__), mock.patch.dict(os.environ, {"DOCKER_HOST": "tcp://10.200.7.2:2375"}):
+                with self.assertRaises(minitestdb.ContainerExitedError):
+                    function()
+                self.assertEqual(self.published(), "0.0.0.0::5432")
+                os.remove(self.fake_log)
+
+    def test_an_ssh_engine_without_a_host_fails_before_any_docker_call(self) -> None:
+        self.use_fake_docker("exits-on-start")
+        os.environ["DOCKER_HOST"] = "ssh://me@build-host"
+        for call in (minitestdb.up, minitestdb.start, minitestdb.attach):
+            with self.subTest(call=call.__name__), self.assertRaises(minitestdb.ConfigurationError) as caught:
+                call()
+            self.assertNotIn("\n", str(caught.exception))
+            self.assertIn("set MINITESTDB_HOST", str(caught.exception))
+        self.assertEqual(self.fake_calls(), [])
+        os.environ["MINITESTDB_HOST"] = "build-host"
+        with self.assertRaises(minitestdb.ContainerExitedError):
+            minitestdb.up("fake")
+        self.assertEqual(self.published(), "0.0.0.0::5432")
+
+    def test_a_docker_context_is_read_once(self) -> None:
+        from minitestdb import _server
+        from minitestdb._docker import DockerCLI, DockerResult
+
+        answer = '[{"Name": "ci", "Endpoints": {"docker": {"Host": "tcp://10.200.7.2:2375"}}}]'
+        os.environ["DOCKER_CONTEXT"] = "ci"
+        with mock.patch.object(DockerCLI, "run", return_value=DockerResult([], answer, "")) as run:
+            first = _server.engine(DockerCLI("docker"))
+            second = _server.engine(DockerCLI("docker"))
+        self.assertIs(first, second)
+        run.assert_called_once_with(["context", "inspect"], timeout=20)
+        self.assertEqual((first.kind, first.source, first.dial_host), ("remote", "docker context 'ci'", "10.200.7.2"))
+
+    def test_the_config_current_context_is_read_only_when_set(self) -> None:
+        import tempfile
+
+        from minitestdb import _server
+        from minitestdb._docker import DockerCLI, DockerResult
+
+        config = tempfile.mkdtemp(prefix="minitestdb-docker-config-")
+        os.environ["DOCKER_CONFIG"] = config
+        answer = '[{"Name": "vm", "Endpoints": {"docker": {"Host": "unix:///run/vm/docker.sock"}}}]'
+        with mock.patch.object(DockerCLI, "run", return_value=DockerResult([], answer, "")) as run:
+            self.assertEqual(_server.engine(DockerCLI("docker")).kind, "local")
+            run.assert_not_called()  # no config.json: the default context, no subprocess
+            with open(os.path.join(config, "config.json"), "w") as fh:
+                fh.write('{"currentContext": "vm"}')
+            _server._ENGINES.clear()  # decided once per process: `docker context use` later is not seen
+            engine = _server.engine(DockerCLI("docker"))
+            run.assert_called_once()
+            self.assertEqual((engine.kind, engine.source, engine.address), ("local", "docker context 'vm'", "unix:///run/vm/docker.sock"))
+            os.environ["DOCKER_HOST"] = "tcp://10.0.0.5:2375"  # DOCKER_HOST wins over the config's context
+            self.assertEqual(_server.engine(DockerCLI("docker")).dial_host, "10.0.0.5")
+            run.assert_called_once()
+
+    def test_a_server_published_on_a_remote_engines_loopback_is_refused_with_the_fix(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+
+        os.environ["DOCKER_HOST"] = "tcp://10.200.7.2:2375"
+        info = parse_inspect({
+            "Id": "c" * 64, "Name": "/minitestdb-old", "State": {"Status": "running", "Running": True},
+            "Config": {"Image": "fake:1", "Labels": {"minitestdb": "1", "minitestdb.name": "old", "minitestdb.shared": "1"}, "Env": ["POSTGRES_PASSWORD=pw-old-1"]},
+            "NetworkSettings": {"Ports": {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "2222"}]}},
+        })
+        with mock.patch.object(_server.DockerCLI, "inspect", return_value=info), self.assertRaises(minitestdb.ConfigurationError) as caught:
+            minitestdb.attach("old")
+        message = str(caught.exception)
+        self.assertIn("on the engine's own loopback only", message)
+        self.assertIn("`python -m minitestdb down --server old`", message)
+        self.assertNotIn("pw-old-1", message)
