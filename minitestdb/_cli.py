@@ -567,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("up", "start the named server (or reuse it) and print its URL", cmd_up)
     server_option(p, alias=True)
     p.add_argument("--image", help="image to run (default: $MINITESTDB_IMAGE, else the pinned postgres tag)")
-    p.add_argument("--port", type=_port, help="fixed host port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--port", type=_port, help="fixed host port (on 127.0.0.1; on a remote engine, on its addresses) (default: a free one)")
     p.add_argument("--password", help="the password of a new server (default: a random one); reusing a server with another is an error")
     p.add_argument("--setting", type=_setting, action="append", default=[], metavar="NAME=VALUE",
                    help="a server setting (repeatable), e.g. max_connections=200; reusing a server that runs with another value is an error")
