@@ -12,7 +12,9 @@ the container's log tail.  The rules (spec, reuse, exit reason) are pure, in
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
@@ -44,6 +46,7 @@ from ._errors import (
     DockerError,
     MiniTestDBError,
     NoSuchContainerError,
+    PortInUseError,
 )
 from ._hints import command_hint
 from ._image import ImagePrefetch, ensure_image
@@ -286,6 +289,21 @@ def _container_checker(docker: DockerCLI, container: str, name: str, diagnostics
     return check
 
 
+def _check_port_free(where: Engine, port: int | None) -> None:
+    """Fail before ``create`` when a fixed port on a local engine is taken: podman's failed
+    ``create`` would also remove the port forwarding of the container that holds it (netavark 1.4)."""
+    if port is None or where.kind != "local":
+        return
+    family = socket.AF_INET6 if ":" in where.publish_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((where.publish_ip, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return  # not ours to judge (say, no IPv6 here): let the engine decide
+            raise PortInUseError(f"The host port {port} is already taken on {where.publish_ip}: choose another --port, or leave it out for a free one.") from None
+
+
 def _new_password() -> str:
     """48 hex digits (192 bits) from the OS's random source: no character a URL, a shell or a suite's parser could trip on."""
     return os.urandom(24).hex()
@@ -397,6 +415,7 @@ def start(
     image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
     password = password or _new_password()
     container_name = private_container_name(os.getpid(), os.urandom(4).hex())
+    _check_port_free(where, port)
     # Before the container exists: a SIGKILL from here on is covered.
     ensure_watchdog(cli.binary)
     spec = build_spec(
@@ -453,6 +472,12 @@ def up(
         if info is None:
             image_info = ensure_image(cli, resolved, pull=pull, prefetch=prefetch, progress=progress)
             prefetch = None
+            try:
+                _check_port_free(where, port)
+            except PortInUseError:
+                if cli.inspect(container_name) is not None:
+                    continue  # another process just made this server on that port: reuse it
+                raise
             say(f"starting the server {name!r} from {resolved}")
             spec = build_spec(
                 image=resolved, image_info=image_info, name=container_name, labels=_labels(name=name, shared=True, user=user, dbname=dbname),

@@ -174,8 +174,6 @@ class FromURLTest(FakeDockerMixin):
         self.assertNotIn("from-url-secret2", str(ctx.exception))
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class EngineTest(FakeDockerMixin):
@@ -277,3 +275,29 @@ class EngineTest(FakeDockerMixin):
         self.assertIn("on the engine's own loopback only", message)
         self.assertIn("`python -m minitestdb down --server old`", message)
         self.assertNotIn("pw-old-1", message)
+
+
+class FixedPortTest(unittest.TestCase):
+    """A fixed port that something holds fails before `create` on a local engine (podman's failed create would cut off its holder)."""
+
+    def test_a_taken_port_fails_before_any_container_is_made(self) -> None:
+        import socket
+
+        from minitestdb._engine import decide_engine
+        from minitestdb._server import _check_port_free
+
+        local, remote = decide_engine("", source="default"), decide_engine("tcp://build-host:2375", source="DOCKER_HOST")
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen(1)
+            taken = holder.getsockname()[1]
+            with self.assertRaises(minitestdb.PortInUseError) as ctx:
+                _check_port_free(local, taken)
+            self.assertEqual(str(ctx.exception), f"The host port {taken} is already taken on 127.0.0.1: choose another --port, or leave it out for a free one.")
+            _check_port_free(remote, taken)  # a remote engine's ports are not this machine's: the engine decides
+            _check_port_free(local, None)
+        _check_port_free(local, taken)  # free again
+
+
+if __name__ == "__main__":
+    unittest.main()
