@@ -252,6 +252,9 @@ class InProcessTest(unittest.TestCase):
         schema_names = [schema for _, _, schema in seen if schema]
         self.assertEqual(len(set(schema_names)), 2)
         self.assertTrue(all(parse_name(s) is not None and parse_name(s).kind == "schema" for s in schema_names))  # type: ignore[union-attr]
+        # Clones are dropped by the template's worker while the next test runs: wait for it, as exit does.
+        for case in (first, second, schemas):
+            case.template.flush()
         names = database_and_schema_names(SERVER)
         self.assertFalse({name for _, name, schema in seen if not schema} & names, "clones dropped")
         self.assertFalse(set(schema_names) & names, "schemas dropped")
