@@ -1,10 +1,9 @@
-"""_image: the image found, missing with pulling off, a failed pull (fake docker CLI), and ImagePrefetch's thread."""
+"""_image: the image found, missing with pulling off, a failed pull (fake docker CLI)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import threading
 import unittest
 from typing import Any
 from unittest import mock
@@ -12,7 +11,7 @@ from unittest import mock
 from minitestdb import _image
 from minitestdb._docker import DockerCLI
 from minitestdb._errors import DockerDaemonError, ImageUnavailableError
-from minitestdb._image import ImagePrefetch, ensure_image
+from minitestdb._image import ensure_image
 from tests.unit.fakes import FakeDockerMixin
 
 # What the fake CLI's `image inspect` prints (tests/fakes/docker, IMAGE), first element.
@@ -103,57 +102,6 @@ class EnsureImageMockedTest(unittest.TestCase):
         for stream, expected in ((io.StringIO(), False), (Closed(), False), (object(), False), (tty, True)):
             with self.subTest(stream=type(stream).__name__), mock.patch.object(_image.sys, "stderr", stream):
                 self.assertIs(_image._show_progress(), expected)
-
-
-class PrefetchTest(FakeDockerMixin):
-    def test_the_answer_is_used_without_asking_again(self) -> None:
-        docker = mock.Mock(spec=DockerCLI)
-        docker.image_inspect.return_value = {"Id": "prefetched"}
-        prefetch = ImagePrefetch(docker, "postgres:17")
-        self.assertEqual(ensure_image(docker, "postgres:17", pull=False, prefetch=prefetch), {"Id": "prefetched"})
-        docker.image_inspect.assert_called_once_with("postgres:17")
-
-    def test_a_missing_image_found_by_the_prefetch_is_pulled(self) -> None:
-        docker = mock.Mock(spec=DockerCLI)
-        docker.image_inspect.side_effect = [None, {"Id": "pulled"}]
-        prefetch = ImagePrefetch(docker, "postgres:17")
-        with mock.patch.object(_image, "_show_progress", return_value=False):
-            self.assertEqual(ensure_image(docker, "postgres:17", pull=True, prefetch=prefetch), {"Id": "pulled"})
-        docker.pull.assert_called_once()
-
-    def test_the_error_is_raised_in_the_callers_thread(self) -> None:
-        self.use_fake_docker("daemon-down")
-        prefetch = ImagePrefetch(DockerCLI(), "postgres:17")
-        prefetch.wait()  # waiting does not raise
-        for _ in range(2):
-            with self.assertRaises(DockerDaemonError) as ctx:
-                prefetch.get()
-        self.assertIn("cannot reach a Docker engine", str(ctx.exception))
-        self.assertEqual(self.fake_calls(), [["image", "inspect", "postgres:17"]])
-
-    def test_even_a_base_exception_crosses_over(self) -> None:
-        docker = mock.Mock(spec=DockerCLI)
-        threads: list[str] = []
-
-        def interrupted(image: str) -> None:
-            threads.append(threading.current_thread().name)
-            raise KeyboardInterrupt
-
-        docker.image_inspect.side_effect = interrupted
-        prefetch = ImagePrefetch(docker, "postgres:17")
-        with self.assertRaises(KeyboardInterrupt):
-            prefetch.get()
-        self.assertEqual(threads, ["minitestdb-image-inspect"])
-
-    def test_the_inspect_runs_in_a_daemon_thread(self) -> None:
-        release = threading.Event()
-        docker = mock.Mock(spec=DockerCLI)
-        docker.image_inspect.side_effect = lambda image: release.wait(5) and {"Id": image}
-        prefetch = ImagePrefetch(docker, "postgres:17")
-        self.assertTrue(prefetch._thread.daemon)
-        self.assertTrue(prefetch._thread.is_alive())  # the caller goes on meanwhile
-        release.set()
-        self.assertEqual(prefetch.get(), {"Id": "postgres:17"})
 
 
 if __name__ == "__main__":

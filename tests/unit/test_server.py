@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import unittest
+from typing import Any
 from unittest import mock
 
 import minitestdb
@@ -275,6 +276,58 @@ class EngineTest(FakeDockerMixin):
         self.assertIn("on the engine's own loopback only", message)
         self.assertIn("`python -m minitestdb down --server old`", message)
         self.assertNotIn("pw-old-1", message)
+
+
+class WarmUpTest(unittest.TestCase):
+    """A running shared server is reused with one `docker container inspect` and one probe: no image inspect, no second inspect."""
+
+    def info(self, *, running: bool) -> Any:
+        from minitestdb._container import parse_inspect
+
+        return parse_inspect({
+            "Id": "d" * 64, "Name": "/minitestdb-warm", "State": {"Status": "running" if running else "exited", "Running": running},
+            "Config": {"Image": "fake:1", "Labels": {"minitestdb": "1", "minitestdb.name": "warm", "minitestdb.shared": "1"}, "Env": ["POSTGRES_PASSWORD=pw-warm-1"]},
+            "NetworkSettings": {"Ports": {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5998"}] if running else {}}},
+        })
+
+    def setUp(self) -> None:
+        from minitestdb import _server
+
+        def patch(patcher: Any) -> Any:
+            started = patcher.start()
+            self.addCleanup(patcher.stop)
+            return started
+
+        patch(mock.patch.dict(os.environ, {"MINITESTDB_IMAGE": "fake:1", "MINITESTDB_DOCKER": "docker"}))
+        patch(mock.patch.object(_server.DockerCLI, "image_inspect", side_effect=AssertionError("no image inspect on reuse")))
+        self.start = patch(mock.patch.object(_server.DockerCLI, "start"))
+        self.ready = patch(mock.patch.object(_server, "wait_until_ready"))
+
+    def test_up_reuses_a_running_server_with_one_inspect_and_one_probe(self) -> None:
+        from minitestdb import _server
+
+        with mock.patch.object(_server.DockerCLI, "inspect", return_value=self.info(running=True)) as inspect:
+            server = minitestdb.up("warm")
+        inspect.assert_called_once_with("minitestdb-warm")
+        self.ready.assert_called_once()
+        self.start.assert_not_called()
+        self.assertEqual((server.port, server.password, server.diagnostics.reused), (5998, "pw-warm-1", True))
+
+    def test_attach_reads_the_port_from_its_own_inspect(self) -> None:
+        from minitestdb import _server
+
+        with mock.patch.object(_server.DockerCLI, "inspect", return_value=self.info(running=True)) as inspect:
+            self.assertEqual(minitestdb.attach("warm").port, 5998)
+        inspect.assert_called_once_with("minitestdb-warm")
+        self.ready.assert_called_once()
+
+    def test_a_stopped_server_is_started_and_inspected_again_for_its_new_port(self) -> None:
+        from minitestdb import _server
+
+        with mock.patch.object(_server.DockerCLI, "inspect", side_effect=[self.info(running=False), self.info(running=True)]) as inspect:
+            self.assertEqual(minitestdb.up("warm").port, 5998)
+        self.assertEqual(inspect.call_count, 2)
+        self.start.assert_called_once_with("d" * 64)
 
 
 class FixedPortTest(unittest.TestCase):
