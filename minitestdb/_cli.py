@@ -33,7 +33,6 @@ from ._endpoint import Endpoint
 from ._env import Environment, read_env
 from ._errors import ConfigurationError, DockerError, DockerNotFoundError, DockerPermissionError, MiniTestDBError
 from ._hints import LIBRARY_PROGRAM, ON_TEST_DATABASE_URL, command_hint
-from ._naming import parse_name
 from ._psql import psql_command, psql_environment
 from ._redact import redact, register_secret
 from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, engine, find_servers, start, up
@@ -102,6 +101,8 @@ def drop_command(program: str, database: str, *, server: str | None) -> str:
 
 def droppable(name: str) -> bool:
     """Whether ``drop`` may drop *name*: minitestdb's clones, half-built templates and kept databases, nothing else."""
+    from ._naming import parse_name  # only drop needs it: its regexes cost about 2 ms of every command's start (measured)
+
     parsed = parse_name(name)
     return (parsed is not None and parsed.kind in ("clone", "temp", "kept")) or name.startswith("mtdb_kept_")
 
