@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Dict, List
@@ -72,7 +73,8 @@ def _timed(argv: List[str], env: Dict[str, str]) -> float:
     """Spawn to exit.  A blocking wait with a kill timer, not ``wait(timeout=...)``: that one
     polls with sleeps of up to 50 ms, which would round every figure up to the next poll."""
     began = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # cwd: not the checkout, which `-m` would put first on sys.path whatever PYTHONPATH says.
+    child = subprocess.Popen(argv, env=env, cwd=tempfile.gettempdir(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     timer = threading.Timer(120, child.kill)
     timer.start()
     try:
@@ -94,6 +96,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--server", default="bench-warm")
     parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE: every run compiles minitestdb's sources (about 100 ms more)")
+    parser.add_argument("--compare", metavar="DIR", help="also time warm up with another checkout's minitestdb (e.g. a `git archive` of an older commit), in the same rounds")
     parser.add_argument("--phases", action="store_true", help="also time each docker process and the probe inside warm `up`")
     args = parser.parse_args()
     py = sys.executable
@@ -113,20 +116,25 @@ def main() -> int:
             ("python -m minitestdb --version", [*cli, "--version"]),
             ("warm python -m minitestdb up", [*cli, "up", "--server", args.server]),
         ]
-        for _, argv in cases:  # one discarded round: page cache, .pyc files
-            _timed(argv, env)
+        envs = {label: env for label, _ in cases}
+        if args.compare:
+            label = f"warm up, {os.path.basename(os.path.abspath(args.compare))}"
+            cases.append((label, [*cli, "up", "--server", args.server]))
+            envs[label] = dict(env, PYTHONPATH=os.path.abspath(args.compare))
+        for label, argv in cases:  # one discarded round: page cache, .pyc files
+            _timed(argv, envs[label])
         times: Dict[str, List[float]] = {label: [] for label, _ in cases}
         for _ in range(args.repeats):
             for label, argv in cases:
-                times[label].append(_timed(argv, env))
+                times[label].append(_timed(argv, envs[label]))
         base = statistics.median(times[cases[0][0]])
-        print(f"{'case':<38} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'x interp':>9}   (n={args.repeats}, interleaved)")
+        print(f"{'case':<40} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'x interp':>9}   (n={args.repeats}, interleaved)")
         for label, _ in cases:
             values = times[label]
             median = statistics.median(values)
-            print(f"{label:<38} {_ms(median):>10} {_ms(min(values)):>8} {_ms(max(values)):>8} {median / base:>8.2f}x")
+            print(f"{label:<40} {_ms(median):>10} {_ms(min(values)):>8} {_ms(max(values)):>8} {median / base:>8.2f}x")
         if args.phases:
-            out = subprocess.run([py, "-c", PHASES, args.server, str(max(5, args.repeats // 2))], env=env, capture_output=True, text=True, check=True, timeout=300)
+            out = subprocess.run([py, "-c", PHASES, args.server, str(max(5, args.repeats // 2))], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True, check=True, timeout=300)
             data = json.loads(out.stdout.strip().splitlines()[-1])
             rounds = data["rounds"][1:]  # the first pays for the wire client's imports
             print(f"\nphases of a warm `up` inside one process (median of {len(rounds)}; importing the CLI: {_ms(data['import_cli'])} ms)")
