@@ -440,9 +440,13 @@ class Template:
                 return
             try:
                 dump = dump_schema(self.endpoint, schema, container=self.container, docker_binary=self.docker_binary)
-            except MigrationError as exc:
-                self._no_schema_script(f"pg_dump could not capture the migrated schema: {exc}")
-                return
+            except MigrationError:
+                # Once more: pg_dump reads the whole catalog, and another schema dropped meanwhile can fail it.
+                try:
+                    dump = dump_schema(self.endpoint, schema, container=self.container, docker_binary=self.docker_binary)
+                except MigrationError as exc:
+                    self._no_schema_script(f"pg_dump could not capture the migrated schema: {exc}")
+                    return
             script = schema_script(dump, schema)
             if script is None:
                 self._no_schema_script("the dump of the migrated schema holds psql meta-commands")
