@@ -29,11 +29,15 @@ __all__ = [
     "InputFile",
     "PathLike",
     "Progress",
+    "SchemaScript",
     "apply_files",
     "digest_files",
     "display_path",
+    "dump_schema",
     "fingerprint",
+    "pg_dump_args",
     "resolve_inputs",
+    "schema_script",
 ]
 
 #: Bumped when the way templates are built changes, so old templates are not reused.
@@ -254,3 +258,93 @@ def _run(
         server_message=message,
         detail=f"psql exit code {returncode}\n{stderr.strip()}",
     )
+
+
+# --- the schema mode: what the migrations made, captured once, replayed per schema -------------
+
+# pg_dump 13.22/14.19/15.14/16.10/17.6 and later wrap a plain dump in these psql meta-commands.
+_RESTRICT = re.compile(r"^\\(?:un)?restrict [A-Za-z0-9]+[ \t]*\r?\n?", re.MULTILINE)
+_META = re.compile(r"^\\", re.MULTILINE)
+
+
+class SchemaScript(NamedTuple):
+    """A captured schema as SQL with the schema's name cut out: :meth:`render` puts another name in."""
+
+    parts: tuple[str, ...]
+
+    def render(self, schema: str) -> str:
+        """The SQL that creates *schema* with everything the captured one held, as one simple query.
+
+        >>> SchemaScript(("CREATE SCHEMA ", ";\\nCREATE TABLE ", ".t ();")).render("test_b")
+        'CREATE SCHEMA test_b;\\nCREATE TABLE test_b.t ();'
+        """
+        return schema.join(self.parts)
+
+
+def pg_dump_args(schema: str) -> list[str]:
+    """pg_dump's arguments for one schema: its objects, its rows as INSERTs of up to 1000 rows each (the wire client takes no COPY), in UTF-8.
+
+    >>> pg_dump_args("test_a_1")
+    ['--no-password', '--format=plain', '--encoding=UTF8', '--rows-per-insert=1000', '--schema="test_a_1"']
+    """
+    # The name is quoted so that pg_dump takes it as a name, not as a pattern.
+    return ["--no-password", "--format=plain", "--encoding=UTF8", "--rows-per-insert=1000", f'--schema="{schema}"']
+
+
+def schema_script(dump: str, schema: str) -> SchemaScript | None:
+    """The replay script for pg_dump's plain dump of *schema*, or None when the dump needs psql.
+
+    *schema* is the dumped schema's name: a generated one (``test_<label>_<owner>_<unique>``)
+    that appears nowhere else, so every whole-word occurrence of it (qualified
+    names, ``CREATE SCHEMA``, ``setval('s.seq', ...)``, a function's ``SET
+    search_path``) is where the new schema's name goes.  The script runs as one
+    simple query: one implicit transaction, all or nothing; the dump's ``SET``
+    lines last until the closing ``RESET ALL`` (they roll back with a failure).
+
+    >>> dump = "\\\\restrict abc\\nSET x = 0;\\nCREATE SCHEMA test_a;\\nCREATE TABLE test_a.t (i int);\\nINSERT INTO test_a.t VALUES (1);\\n\\\\unrestrict abc\\n"
+    >>> schema_script(dump, "test_a").render("test_b")
+    'SET x = 0;\\nCREATE SCHEMA test_b;\\nCREATE TABLE test_b.t (i int);\\nINSERT INTO test_b.t VALUES (1);\\n;\\nRESET ALL;\\n'
+    >>> schema_script("\\\\connect other\\n", "test_a") is None
+    True
+    """
+    body = _RESTRICT.sub("", dump)
+    if _META.search(body):  # any other meta-command: only psql could run it
+        return None
+    if not re.search(rf"^CREATE SCHEMA {re.escape(schema)};", body, re.MULTILINE):
+        body = f"CREATE SCHEMA {schema};\n{body}"
+    name = re.compile(rf"(?<![\w$]){re.escape(schema)}(?![\w$])")
+    return SchemaScript(tuple(name.split(body.rstrip("\n") + "\n;\nRESET ALL;\n")))
+
+
+def dump_schema(endpoint: Endpoint, schema: str, *, container: str | None, docker_binary: str, timeout: float = 120.0) -> str:
+    """pg_dump's plain dump of *schema* at *endpoint*: the host's pg_dump, else (absent, or too old for the server) the container's.
+
+    MigrationError saying why when neither could dump it.
+    """
+    env = psql_environment(endpoint.replace(options=""), os.environ)
+    args = pg_dump_args(schema)
+    host = shutil.which("pg_dump")
+    attempts = [psql_command(endpoint, args, host_psql=host, container=None, docker_binary=docker_binary, program="pg_dump")] if host else []
+    if container:
+        attempts.append(psql_command(endpoint.replace(options=""), args, host_psql=None, container=container, docker_binary=docker_binary, program="pg_dump"))
+    if not attempts:
+        raise MigrationError("no pg_dump on this machine and the server has no container")
+    reasons = []
+    for argv in attempts:
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            reasons.append(f"pg_dump did not finish within {timeout:g} s")
+            continue
+        except OSError as exc:
+            reasons.append(f"pg_dump could not be run ({exc.strerror})")
+            continue
+        if proc.returncode == 0:
+            try:
+                return proc.stdout.decode("utf-8")
+            except UnicodeDecodeError:
+                reasons.append("pg_dump's output is not UTF-8")
+                continue
+        lines = [line.strip() for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+        reasons.append(lines[0] if lines else f"pg_dump exited with code {proc.returncode}")
+    raise MigrationError("; ".join(reasons))

@@ -27,24 +27,28 @@ def psql_command(
     container: str | None,
     docker_binary: str,
     tty: bool = False,
+    program: str = "psql",
 ) -> list[str]:
     """The argv that runs psql with *args* against *endpoint*: the host's psql if there is one, else the container's.
 
-    Run it with :func:`psql_environment`'s environment.
+    Run it with :func:`psql_environment`'s environment.  *program* names another
+    client of the same kind (``pg_dump``): *host_psql* is then the host's copy of it.
 
     >>> e = Endpoint(host="127.0.0.1", port=5433, user="u", password="pw", dbname="d")
     >>> psql_command(e, ["-c", "select 1"], host_psql="/usr/bin/psql", container="c1", docker_binary="docker")
     ['/usr/bin/psql', '-c', 'select 1']
     >>> psql_command(e, ["-f", "-"], host_psql=None, container="c1", docker_binary="docker")
     ['docker', 'exec', '-i', '-e', 'PGPASSWORD', 'c1', 'psql', '-U', 'u', '-d', 'd', '-f', '-']
+    >>> psql_command(e, ["--schema-only"], host_psql=None, container="c1", docker_binary="docker", program="pg_dump")[5:]
+    ['c1', 'pg_dump', '-U', 'u', '-d', 'd', '--schema-only']
     """
     if host_psql:
         return [host_psql, *args]
     if not container:
-        raise ConfigurationError("This needs psql and the server has no container to run it in: install PostgreSQL's client (psql) on this machine.")
+        raise ConfigurationError(f"This needs {program} and the server has no container to run it in: install PostgreSQL's client ({program}) on this machine.")
     # Inside the container psql uses the Unix socket: only the password and options cross over.
     passed = ["-e", "PGPASSWORD"] + (["-e", "PGOPTIONS"] if endpoint.options else [])
-    return [docker_binary, "exec", "-i", *(["-t"] if tty else []), *passed, container, "psql", "-U", endpoint.user, "-d", endpoint.dbname, *args]
+    return [docker_binary, "exec", "-i", *(["-t"] if tty else []), *passed, container, program, "-U", endpoint.user, "-d", endpoint.dbname, *args]
 
 
 def psql_environment(endpoint: Endpoint, base: Mapping[str, str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ import atexit
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import weakref
@@ -33,7 +34,7 @@ from ._admin_sql import (
 from ._endpoint import Endpoint, EndpointView
 from ._env import DEFAULT_KEEP_FAILED
 from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError, MiniTestDBError, ServerError
-from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, Progress, apply_files, digest_files, fingerprint, resolve_inputs
+from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, Progress, SchemaScript, apply_files, digest_files, dump_schema, fingerprint, resolve_inputs, schema_script
 from ._migrators import Migrator, migrator_raised
 from ._naming import clone_name, host_tag, kept_name, next_kept_number, owner_part, parse_name, schema_name, temp_build_name, template_group, template_name, template_source, unique_part
 from ._owner import at_fork_in_child, hostname, next_count, owner_alive
@@ -342,6 +343,10 @@ class Template:
         self.build_seconds = build_seconds
         self._worker: _Worker | None = None
         self._worker_lock = threading.Lock()
+        # The schema mode: what the migrations made in the first schema, replayed into the next ones.
+        # None until a schema was migrated; False when it cannot be captured or replayed (they re-run the migrations).
+        self._schema_script: SchemaScript | bool | None = None
+        self._schema_lock = threading.Lock()
 
     @property
     def _admin(self) -> _Admin:
@@ -410,20 +415,57 @@ class Template:
         return database
 
     def _create_schema(self, schema: str) -> None:
+        """Create *schema* holding what the migrations make: replayed in one round trip once captured, else migrated."""
+        script = self._schema_script
+        if isinstance(script, SchemaScript):
+            try:
+                self._admin.query(script.render(schema))  # one implicit transaction: nothing is left when it fails
+                return
+            except ServerError as exc:
+                self._no_schema_script(f"replaying the captured schema failed ({exc})")
         self._admin.query(f"CREATE SCHEMA {quote_ident(schema)}")
         try:
             endpoint = self.endpoint.replace(options=f"-c search_path={schema}")
             _migrate(endpoint, sql=self.sql, migrator=self.migrator, seed=self.seed, container=self.container, docker_binary=self.docker_binary, timeout=DEFAULT_MIGRATION_TIMEOUT)
+            if self._schema_script is None:
+                self._capture_schema(schema)
         except BaseException:
             self._admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
             raise
+
+    def _capture_schema(self, schema: str) -> None:
+        """Keep what the migrations just made in *schema* (untouched yet) as a script for the next schemas."""
+        with self._schema_lock:
+            if self._schema_script is not None:
+                return
+            try:
+                dump = dump_schema(self.endpoint, schema, container=self.container, docker_binary=self.docker_binary)
+            except MigrationError:
+                # Once more: pg_dump reads the whole catalog, and another schema dropped meanwhile can fail it.
+                try:
+                    dump = dump_schema(self.endpoint, schema, container=self.container, docker_binary=self.docker_binary)
+                except MigrationError as exc:
+                    self._no_schema_script(f"pg_dump could not capture the migrated schema: {exc}")
+                    return
+            script = schema_script(dump, schema)
+            if script is None:
+                self._no_schema_script("the dump of the migrated schema holds psql meta-commands")
+                return
+            self._schema_script = script
+
+    def _no_schema_script(self, reason: str) -> None:
+        self._schema_script = False
+        _say_once(f"minitestdb: the schema mode re-runs the migrations for each schema of {self.name}: {redact(reason)}")
 
     def schema(self, name: str | None = None) -> Database:
         """A fresh schema ``test_<id>`` in the server's database, migrated; its URL sets search_path.
 
         For servers where creating databases is not allowed or too slow.  The
-        migrations are applied to each schema (no copy is possible), so they must
-        not name a schema of their own.
+        first schema of a process is migrated; pg_dump then captures what the
+        migrations made in it, and each next schema gets a replay of that in one
+        round trip (without pg_dump, on the host or in the server's container,
+        every schema is migrated).  So the migrations must not name a schema of
+        their own.
         """
         schema = schema_name(name, owner=_owner(), suffix=_unique())
         self._create_schema(schema)
@@ -442,6 +484,20 @@ class Template:
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.stop()
+
+
+_SAID: set[str] = set()
+
+
+def _say_once(line: str) -> None:
+    """Print *line* to stderr, once per process."""
+    if line in _SAID:
+        return
+    _SAID.add(line)
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _migrate(

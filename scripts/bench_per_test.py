@@ -10,7 +10,9 @@ The methods:
   (the template's worker drops it during the next test, as the test helpers do);
 - ``clone_wait``: the same, the teardown waiting for ``drop()``;
 - ``pool``: ``clone()`` from the pool (``pool=2``, the default); hits are counted;
-- ``schema``: ``Template.schema()``, a schema per test in one database;
+- ``schema``: ``Template.schema()``, a schema per test in one database (the first one migrated
+  and captured with pg_dump, the next ones replayed from that; ``bench_schema.py`` sets the
+  path that migrates every schema beside it);
 - ``janitor``: pytest-postgresql's ``DatabaseJanitor`` from its template database (in
   the peers' venv, see ``bench_peers``);
 - ``migrate``: ``CREATE DATABASE`` then one ``psql -f`` process with the 30 files.

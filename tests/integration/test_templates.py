@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -9,9 +10,12 @@ import textwrap
 import time
 import unittest
 import uuid
+from contextlib import redirect_stderr
 from unittest import mock
 
 import minitestdb
+from minitestdb._errors import MigrationError
+from minitestdb._migrations import SchemaScript
 from minitestdb._naming import parse_name
 from minitestdb._templates import build_template, keep_database, prune_databases
 from tests.integration.support import database_names, dead_pid, run_workers, start_module_server, temp_dir, write_sql
@@ -395,3 +399,107 @@ class PruneSourcesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+REPLAY_SCHEMA = {
+    "001_accounts.sql": """
+        create type plan as enum ('free', 'paid');
+        create sequence invoice_numbers start 1000 increment 10;
+        create table accounts (id serial primary key, email text not null unique, plan plan not null default 'free', created date default current_date);
+        create table orders (
+            id bigint generated always as identity primary key,
+            account_id int not null references accounts on delete cascade,
+            invoice int not null default nextval('invoice_numbers'),
+            total numeric(10, 2) check (total >= 0),
+            unique (account_id, invoice)
+        );
+        create index orders_total on orders (total desc) where total > 0;
+        comment on table orders is 'one row per order';
+        create view paid_accounts as select a.email, count(o.id) as orders from accounts a left join orders o on o.account_id = a.id where a.plan = 'paid' group by a.email;
+        create function touch() returns trigger language plpgsql as $$ begin new.total := coalesce(new.total, 0); return new; end $$;
+        create trigger orders_touch before insert on orders for each row execute function touch();
+        create function account_count() returns bigint language sql stable as 'select count(*) from accounts';
+    """,
+    "002_seed.sql": """
+        insert into accounts (email, plan) values ('a@example.com', 'paid'), ('b@example.com', 'free'), ('it''s ü', 'paid');
+        insert into orders (account_id, total) values (1, 10.5), (1, null), (3, 7);
+        select setval('invoice_numbers', 5000);
+        select nextval('invoice_numbers');
+    """,
+}
+
+# What a schema holds, with its own name written S: equal for a replayed and a migrated schema.
+SNAPSHOT = {
+    "columns": "select table_name, column_name, data_type, coalesce(column_default, ''), is_nullable, coalesce(is_identity, '') "
+    "from information_schema.columns where table_schema = {s} order by 1, 2",
+    "indexes": "select tablename, indexname, indexdef from pg_indexes where schemaname = {s} order by 1, 2",
+    "constraints": "select conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) from pg_constraint where connamespace = {s}::regnamespace order by 1, 2",
+    "sequences": "select sequencename, data_type::text, start_value, increment_by, last_value from pg_sequences where schemaname = {s} order by 1",
+    "owned": "select pg_get_serial_sequence({s} || '.accounts', 'id'), pg_get_serial_sequence({s} || '.orders', 'id')",
+    "views": "select viewname, definition from pg_views where schemaname = {s} order by 1",
+    "functions": "select proname, pg_get_functiondef(oid) from pg_proc where pronamespace = {s}::regnamespace order by 1",
+    "triggers": "select tgname, pg_get_triggerdef(oid) from pg_trigger where not tgisinternal and tgrelid in (select oid from pg_class where relnamespace = {s}::regnamespace) order by 1",
+    "types": "select t.typname, array_to_string(array(select enumlabel from pg_enum where enumtypid = t.oid order by enumsortorder), ',') "
+    "from pg_type t where t.typnamespace = {s}::regnamespace and t.typtype = 'e'",
+    "comments": "select c.relname, coalesce(obj_description(c.oid, 'pg_class'), '') from pg_class c where c.relnamespace = {s}::regnamespace order by 1",
+    "rows": "select (select json_agg(a order by a.id)::text from accounts a), (select json_agg(o order by o.id)::text from orders o), "
+    "(select json_agg(p order by p.email)::text from paid_accounts p), account_count()",
+}
+
+
+def snapshot(db: minitestdb.Database) -> dict[str, list[tuple[str | None, ...]]]:
+    assert db.schema
+    with db.connect() as conn:
+        out = {key: conn.query(sql.format(s=f"'{db.schema}'")).rows for key, sql in SNAPSHOT.items()}
+    return {key: [tuple(None if v is None else v.replace(db.schema, "S") for v in row) for row in rows] for key, rows in out.items()}
+
+
+class SchemaReplayTest(unittest.TestCase):
+    """The schema mode migrates the first schema, captures it with pg_dump and replays that into the next ones."""
+
+    def setUp(self) -> None:
+        tmp = temp_dir(self, "minitestdb-replay-")
+        files = dict(REPLAY_SCHEMA, **{"000_marker.sql": f"-- {uuid.uuid4()}\nselect 1;\n"})
+        self.template = SERVER.template(sql=write_sql(os.path.join(tmp, "migrations"), files), name="replay", pool=0)
+
+    def test_a_replayed_schema_equals_a_migrated_one(self) -> None:
+        with self.template.schema("migrated") as migrated:
+            self.assertIsInstance(self.template._schema_script, SchemaScript, "the first schema is captured")
+            with mock.patch("minitestdb._templates._migrate", side_effect=AssertionError("migrated again")), self.template.schema("replayed") as replayed:
+                expected, got = snapshot(migrated), snapshot(replayed)
+                self.assertEqual(expected["rows"][0][3], "3")
+                self.assertEqual({row[0]: row[-1] for row in expected["sequences"]}, {"accounts_id_seq": "3", "invoice_numbers": "5010", "orders_id_seq": "3"})
+                for key in SNAPSHOT:
+                    self.assertEqual(got[key], expected[key], key)
+                # Isolated, and the sequences go on from the same values.
+                with replayed.connect() as conn:
+                    conn.query("delete from orders; insert into orders (account_id) values (2)")
+                    self.assertEqual(conn.query("select invoice, total from orders").rows, [("5020", "0.00")])
+                    self.assertEqual(conn.query("select nextval('accounts_id_seq')").rows, [("4",)])
+                with migrated.connect() as conn:
+                    self.assertEqual(conn.query("select count(*) from orders").rows, [("3",)])
+                    self.assertEqual(conn.query("select nextval('accounts_id_seq')").rows, [("4",)])
+                replayed.reset()
+                self.assertEqual(snapshot(replayed), expected)
+        with SERVER.connect() as conn:
+            self.assertEqual(conn.query(f"select count(*) from pg_namespace where nspname in ('{migrated.schema}', '{replayed.schema}')").rows, [("0",)])
+            # The replay's SET lines do not outlive it on the admin connection.
+            self.assertEqual(self.template._admin.query("show search_path"), conn.query("show search_path").rows)
+
+    def test_without_pg_dump_every_schema_is_migrated_and_that_is_said_once(self) -> None:
+        err = io.StringIO()
+        no_dump = mock.patch("minitestdb._templates.dump_schema", side_effect=MigrationError("no pg_dump here"))
+        with no_dump, redirect_stderr(err), self.template.schema("one") as one, self.template.schema("two") as two:
+            self.assertEqual(snapshot(one), snapshot(two))
+        self.assertIs(self.template._schema_script, False)
+        self.assertEqual(err.getvalue().count("re-runs the migrations"), 1, err.getvalue())
+        self.assertIn("no pg_dump here", err.getvalue())
+
+    def test_a_failing_replay_falls_back_to_the_migrations(self) -> None:
+        with self.template.schema("first"):
+            pass
+        self.template._schema_script = SchemaScript(("CREATE SCHEMA ", "; SELECT no_such_function();"))
+        with redirect_stderr(io.StringIO()) as err, self.template.schema("second") as second, second.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from accounts").rows, [("3",)])
+        self.assertIn("replaying the captured schema failed", err.getvalue())
+        self.assertIs(self.template._schema_script, False)
