@@ -56,8 +56,10 @@ class StartFailureTest(FakeDockerMixin):
         verbs = list(self.fake_verbs())
         self.assertIn("rm", verbs)
         self.assertFalse(self.fake_container_exists())
-        rm = [argv for argv in self.fake_calls() if argv[0] == "rm"]
-        self.assertEqual(rm[-1][:2], ["rm", "--force"])
+        # (the inspects in between are the wait's.)
+        self.assertEqual((verbs[:3], verbs[-2:]), (["image inspect", "create", "start"], ["logs", "rm"]))
+        self.assertNotIn("stop", verbs)
+        self.assertEqual(self.fake_calls()[-1], ["rm", "--force", "--volumes", "f" * 64])
 
     def test_keep_on_failure_keeps_the_container(self) -> None:
         self.use_fake_docker("exits-on-start")
@@ -71,8 +73,9 @@ class StartFailureTest(FakeDockerMixin):
         with self.assertRaises(minitestdb.DockerDaemonError) as ctx:
             minitestdb.start()
         self.assert_one_line(ctx.exception)
-        # stop failed (daemon away) but rm --force still ran once it answered again.
+        # rm --force ran once the engine answered again; no stop before it.
         self.assertFalse(self.fake_container_exists())
+        self.assertNotIn("stop", list(self.fake_verbs()))
 
     def test_password_never_in_fake_docker_argv(self) -> None:
         self.use_fake_docker("exits-on-start")
@@ -130,10 +133,41 @@ class CloseTest(FakeDockerMixin):
             server.close()
         self.assertIn("docker rm --force", str(ctx.exception))
         self.assertNotIn("\n", str(ctx.exception))
-        self.assertEqual(len(server.diagnostics.cleanup_errors), 2)  # stop, then rm
+        self.assertEqual(len(server.diagnostics.cleanup_errors), 1)
         server.close()  # idempotent: no second attempt, no second error
-        self.assertEqual([a[0] for a in self.fake_calls()], ["stop", "rm"])
+        self.assertEqual(self.fake_calls(), [["rm", "--force", "--volumes", "c" * 64]])
         self.assertNotIn("close-test-secret", repr(server) + str(server.diagnostics.to_dict()))
+
+    def test_a_private_server_is_killed_and_removed_in_one_call(self) -> None:
+        # No `docker stop`: it would wait the whole grace on an image whose PID 1 does not pass SIGINT on.
+        self.use_fake_docker("exits-on-start")
+        self.server().close()
+        self.assertEqual(self.fake_calls(), [["rm", "--force", "--volumes", "c" * 64]])
+
+    def test_down_stops_a_shared_server_before_removing_it(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+
+        self.use_fake_docker("exits-on-start")
+        info = parse_inspect({"Id": "d" * 64, "Name": "/minitestdb-fake", "State": {"Running": True}, "Config": {"Labels": {"minitestdb": "1", "minitestdb.shared": "1"}}})
+        with mock.patch.object(_server.DockerCLI, "inspect", return_value=info):
+            self.assertEqual(minitestdb.down("fake"), ["minitestdb-fake"])
+        self.assertEqual(self.fake_calls(), [["stop", "--time", "5", "d" * 64], ["rm", "--force", "--volumes", "d" * 64]])
+
+    def test_down_all_kills_private_servers_and_stops_shared_ones(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+
+        self.use_fake_docker("exits-on-start")
+        infos = [
+            parse_inspect({"Id": cid * 64, "Name": f"/{name}", "State": {"Running": True}, "Config": {"Labels": {"minitestdb": "1", "minitestdb.shared": shared}}})
+            for cid, name, shared in (("a", "minitestdb-p1-x", "0"), ("b", "minitestdb-default", "1"))
+        ]
+        with mock.patch.object(_server, "find_servers", return_value=infos):
+            self.assertEqual(minitestdb.down(all_servers=True), ["minitestdb-p1-x", "minitestdb-default"])
+        self.assertEqual(
+            self.fake_calls(), [["rm", "--force", "--volumes", "a" * 64], ["stop", "--time", "5", "b" * 64], ["rm", "--force", "--volumes", "b" * 64]],
+        )
 
     def test_keep_on_failure_records_without_raising(self) -> None:
         self.use_fake_docker("rm-fails")
