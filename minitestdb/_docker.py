@@ -251,6 +251,14 @@ class DockerCLI:
         out = self.run(list(args), timeout=60, env=env).stdout
         return out.strip().splitlines()[-1].strip() if out.strip() else ""
 
+    def run_detached(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+        """``docker run --detach ...`` (create and start in one call); returns the new container's id.
+
+        A failure after the create (the start's) leaves the created container: the caller removes it.
+        """
+        out = self.run(list(args), timeout=60, env=env).stdout
+        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+
     def start(self, container: str) -> None:
         self.run(["start", container], timeout=60)
 

@@ -1,9 +1,9 @@
 """Servers: start a private one, bring up (or reuse) a shared named one, attach, close, list, remove.
 
 The flow of :func:`start` and :func:`up` is: find or pull the image, read its data
-volume, ``docker create`` (the port published on loopback, or for a remote engine
+volume, ``docker run --detach`` (the port published on loopback, or for a remote engine
 on its addresses, see ``_engine``; labels; random password handed over through
-the CLI's environment), ``docker start``, read the mapped port from ``docker
+the CLI's environment), read the mapped port from ``docker
 inspect``, then wait for a real query at the engine's host.  A failure at any step removes
 the container it created (unless ``keep_on_failure``) and says what failed, with
 the container's log tail.  The rules (spec, reuse, exit reason) are pure, in
@@ -327,19 +327,39 @@ def _labels(*, name: str, shared: bool, user: str, dbname: str) -> dict[str, str
     return owner_labels(name=name, shared=shared, user=user, dbname=dbname, pid=os.getpid(), host=hostname(), now=time.time())
 
 
+def _run_argv(spec: ContainerSpec) -> list[str]:
+    """``create_argv`` as ``run --detach``: create and start in one CLI process (about 0.1 s less than two)."""
+    return ["run", "--detach", *create_argv(spec)[1:]]
+
+
+def _created_by_us(docker: DockerCLI, spec: ContainerSpec) -> str:
+    """The id of the container a failed ``run`` of *spec* left behind, ``""`` if it made none.
+
+    ``run`` creates, then starts: a start that fails (a port taken, the engine gone,
+    a timeout) leaves the created container.  Its labels (owner pid and host, the
+    time of this launch) tell it from one another process made under the same name.
+    """
+    try:
+        info = docker.inspect(spec.name)
+    except DockerError:
+        return ""
+    if info is None or any(info.labels.get(key) != value for key, value in spec.labels.items()):
+        return ""
+    return info.id
+
+
 def _launch(
     docker: DockerCLI, spec: ContainerSpec, *, engine: Engine, password: str, owned: bool, timeout: float, readiness: str, keep_on_failure: bool, diagnostics: Diagnostics,
     progress: Callable[[str], None] | None = None,
 ) -> Server:
-    """Create and start the container, then wait; remove it again if anything fails."""
+    """Run the container (``docker run --detach``), then wait; remove it again if anything fails."""
     register_secret(password)
     diagnostics.image = spec.image
     diagnostics.container_name = spec.name
-    container_id = docker.create(create_argv(spec), env={"POSTGRES_PASSWORD": password})
-    diagnostics.container_id = container_id
-    diagnostics.mark("created")
+    container_id = ""
     try:
-        docker.start(container_id)
+        container_id = docker.run_detached(_run_argv(spec), env={"POSTGRES_PASSWORD": password})
+        diagnostics.container_id = container_id
         diagnostics.mark("started")
         return _await_server(
             docker, container_id, spec.name, engine=engine, password=password, owned=owned, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,
@@ -347,6 +367,10 @@ def _launch(
         )
     except BaseException as exc:
         # KeyboardInterrupt included: never leave a half-started container behind.
+        if not container_id and not isinstance(exc, ContainerNameConflictError):  # a conflict made nothing: the name is another's
+            container_id = diagnostics.container_id = _created_by_us(docker, spec)
+        if not container_id:
+            raise
         if isinstance(exc, MiniTestDBError) and not diagnostics.log_tail:
             diagnostics.set_log_tail(docker.log_tail(container_id, lines=LOG_TAIL_LINES))
         if not keep_on_failure:
