@@ -125,8 +125,12 @@ def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> Docker
     return DockerCommandError(f"{shown} failed with exit code {exit_code}: {last or 'no error output'}.", **kwargs)
 
 
+# `docker run` (and create) end a failure with this hint, after the line that says what failed.
+_HELP_HINT = r"^Run '.*--help' for more information\.?$"
+
+
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not _has(_HELP_HINT, line.strip())]
     line = lines[-1] if lines else ""
     return line[:300]
 

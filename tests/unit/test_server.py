@@ -81,6 +81,7 @@ class StartFailureTest(FakeDockerMixin):
         with self.assertRaises(minitestdb.PortInUseError) as ctx:
             minitestdb.start()
         self.assert_one_line(ctx.exception)
+        self.assertIn("Bind for 127.0.0.1:5999 failed: port is already allocated)", str(ctx.exception))
         calls = self.fake_calls()
         name = calls[1][calls[1].index("--name") + 1]
         self.assertEqual([argv[:2] for argv in calls[:2]], [["image", "inspect"], ["run", "--detach"]])
