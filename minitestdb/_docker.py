@@ -125,8 +125,12 @@ def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> Docker
     return DockerCommandError(f"{shown} failed with exit code {exit_code}: {last or 'no error output'}.", **kwargs)
 
 
+# `docker run` (and create) end a failure with this hint, after the line that says what failed.
+_HELP_HINT = r"^Run '.*--help' for more information\.?$"
+
+
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not _has(_HELP_HINT, line.strip())]
     line = lines[-1] if lines else ""
     return line[:300]
 
@@ -248,6 +252,14 @@ class DockerCLI:
 
     def create(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
         """``docker create ...``; returns the new container's id."""
+        out = self.run(list(args), timeout=60, env=env).stdout
+        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+
+    def run_detached(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+        """``docker run --detach ...`` (create and start in one call); returns the new container's id.
+
+        A failure after the create (the start's) leaves the created container: the caller removes it.
+        """
         out = self.run(list(args), timeout=60, env=env).stdout
         return out.strip().splitlines()[-1].strip() if out.strip() else ""
 

@@ -4,7 +4,7 @@ When a process starts its first private server, it launches one small detached
 process (``python -m minitestdb _watchdog --pid OWNER``, standard library only,
 no container and no docker socket mounted anywhere).  It polls until the owner
 is gone, then removes every non-shared container labelled with the owner's pid
-and host.  A normal exit, an exception or Ctrl-C are handled by the owner itself
+and host (``docker rm --force``, no stop first: like ``Server.close()``).  A normal exit, an exception or Ctrl-C are handled by the owner itself
 (``atexit``); SIGTERM and SIGKILL skip ``atexit``, and this is what catches them.
 :func:`prune_containers` removes what is left when both were gone (a reboot).
 """

@@ -69,6 +69,27 @@ class ClassifyTest(unittest.TestCase):
                 self.assertNotIn("\n", str(err))
                 self.assertIn("exit code: 1", err.detail)
 
+    def test_docker_runs_failures_as_it_prints_them(self) -> None:
+        # docker 2x prints these (exit 125), ending with a --help hint that says nothing: the line before it is the one shown.
+        port = ("docker: Error response from daemon: driver failed programming external connectivity on endpoint minitestdb-p1-x (0123): "
+                "Bind for 127.0.0.1:5999 failed: port is already allocated\n\nRun 'docker run --help' for more information\n")
+        conflict = ('docker: Error response from daemon: Conflict. The container name "/minitestdb-default" is already in use by container "0123". '
+                    "You have to remove (or rename) that container to be able to reuse that name.\n\nRun 'docker run --help' for more information\n")
+        missing = ("Unable to find image 'nope:1' locally\ndocker: Error response from daemon: pull access denied for nope, repository does not exist\n\n"
+                   "Run 'docker run --help' for more information\n")
+        argv = ["docker", "run", "--detach", "--name", "minitestdb-default", "img"]
+        for stderr, expected, shown in (
+            (port, PortInUseError, "port is already allocated)"),
+            (conflict, ContainerNameConflictError, "to reuse that name.)"),
+            (missing, ImageUnavailableError, "repository does not exist)"),
+        ):
+            with self.subTest(expected=expected.__name__):
+                err = classify_failure(argv, 125, stderr)
+                self.assertIs(type(err), expected)
+                self.assertIn(shown, str(err))
+                self.assertTrue(str(err).startswith("`docker run` failed"))
+                self.assertNotIn("--help", str(err))
+
     def test_errors_subclass_the_builtins_callers_catch(self) -> None:
         self.assertIsInstance(classify_failure(["docker", "version"], 1, CASES[0][1]), ConnectionError)
         self.assertIsInstance(classify_failure(["docker", "version"], 1, CASES[2][1]), PermissionError)

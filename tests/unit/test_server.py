@@ -57,8 +57,67 @@ class StartFailureTest(FakeDockerMixin):
         verbs = list(self.fake_verbs())
         self.assertIn("rm", verbs)
         self.assertFalse(self.fake_container_exists())
-        rm = [argv for argv in self.fake_calls() if argv[0] == "rm"]
-        self.assertEqual(rm[-1][:2], ["rm", "--force"])
+        # (the inspects in between are the wait's.)
+        self.assertEqual((verbs[:2], verbs[-2:]), (["image inspect", "run"], ["logs", "rm"]))
+        self.assertNotIn("stop", verbs)
+        self.assertEqual(self.fake_calls()[-1], ["rm", "--force", "--volumes", "f" * 64])
+
+    def test_one_docker_run_with_the_create_argv_and_the_password_in_the_environment(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import create_argv
+
+        self.use_fake_docker("exits-on-start")
+        specs: list[object] = []
+        real = _server.build_spec
+        with mock.patch.object(_server, "build_spec", side_effect=lambda **kw: specs.append(real(**kw)) or specs[-1]), self.assertRaises(minitestdb.ContainerExitedError):
+            minitestdb.start(password="pw-run-1")
+        run = self.fake_calls()[1]
+        self.assertEqual(run, ["run", "--detach", *create_argv(specs[0])[1:]])  # type: ignore[arg-type]
+        self.assertEqual(run[run.index("--env", run.index("--stop-signal")):][:2], ["--env", "POSTGRES_PASSWORD"])  # the value comes from the CLI's environment
+        self.assertNotIn("create", list(self.fake_verbs()))
+        self.assertNotIn("start", list(self.fake_verbs()))
+
+    def test_a_run_whose_start_fails_removes_the_container_it_created(self) -> None:
+        self.use_fake_docker("run-port-taken")
+        with self.assertRaises(minitestdb.PortInUseError) as ctx:
+            minitestdb.start()
+        self.assert_one_line(ctx.exception)
+        self.assertIn("Bind for 127.0.0.1:5999 failed: port is already allocated)", str(ctx.exception))
+        calls = self.fake_calls()
+        name = calls[1][calls[1].index("--name") + 1]
+        self.assertEqual([argv[:2] for argv in calls[:2]], [["image", "inspect"], ["run", "--detach"]])
+        self.assertEqual(calls[2:], [["container", "inspect", name], ["logs", "--tail", "40", "f" * 64], ["rm", "--force", "--volumes", "f" * 64]])
+        self.assertFalse(self.fake_container_exists())
+        self.assertIn("log tail", ctx.exception.detail)
+
+    def test_a_run_whose_start_fails_is_kept_with_keep_on_failure(self) -> None:
+        self.use_fake_docker("run-port-taken")
+        with self.assertRaises(minitestdb.PortInUseError):
+            minitestdb.start(keep_on_failure=True)
+        self.assertEqual([argv[0] for argv in self.fake_calls()], ["image", "run", "container", "logs"])
+        self.assertTrue(self.fake_container_exists())
+
+    def test_a_name_conflict_removes_nothing(self) -> None:
+        # The name is another process's container: start() reports it, nothing is inspected or removed.
+        self.use_fake_docker("run-conflict")
+        with self.assertRaises(minitestdb.ContainerNameConflictError):
+            minitestdb.start()
+        self.assertEqual([argv[:2] for argv in self.fake_calls()], [["image", "inspect"], ["run", "--detach"]])
+        self.assertTrue(self.fake_container_exists())
+
+    def test_a_failed_run_leaves_another_process_container_alone(self) -> None:
+        # run failed before creating (here: the engine went away) and a container by that name exists, made by someone else: not ours to remove.
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+        from minitestdb._errors import DockerDaemonError
+
+        self.use_fake_docker("exits-on-start")
+        theirs = parse_inspect({"Id": "9" * 64, "Name": "/minitestdb-fake", "State": {"Running": True}, "Config": {"Labels": {"minitestdb": "1", "minitestdb.owner-pid": "1"}}})
+        with mock.patch.object(_server.DockerCLI, "run_detached", side_effect=DockerDaemonError("gone")), \
+                mock.patch.object(_server.DockerCLI, "inspect", return_value=theirs) as inspect, self.assertRaises(DockerDaemonError):
+            minitestdb.start()
+        inspect.assert_called_once()
+        self.assertNotIn("rm", list(self.fake_verbs()))
 
     def test_keep_on_failure_keeps_the_container(self) -> None:
         self.use_fake_docker("exits-on-start")
@@ -72,8 +131,9 @@ class StartFailureTest(FakeDockerMixin):
         with self.assertRaises(minitestdb.DockerDaemonError) as ctx:
             minitestdb.start()
         self.assert_one_line(ctx.exception)
-        # stop failed (daemon away) but rm --force still ran once it answered again.
+        # rm --force ran once the engine answered again; no stop before it.
         self.assertFalse(self.fake_container_exists())
+        self.assertNotIn("stop", list(self.fake_verbs()))
 
     def test_password_never_in_fake_docker_argv(self) -> None:
         self.use_fake_docker("exits-on-start")
@@ -86,7 +146,7 @@ class StartFailureTest(FakeDockerMixin):
         self.use_fake_docker("exits-on-start")
         with self.assertRaises(minitestdb.ContainerExitedError):
             minitestdb.up("fake", password="pw-up-fixed-1", settings={"max_connections": "200", "fsync": None})
-        create = next(argv for argv in self.fake_calls() if argv[0] == "create")
+        create = next(argv for argv in self.fake_calls() if argv[0] == "run")
         self.assertNotIn("pw-up-fixed-1", " ".join(create))
         self.assertIn("max_connections=200", create)
         self.assertNotIn("fsync=off", create)
@@ -131,10 +191,41 @@ class CloseTest(FakeDockerMixin):
             server.close()
         self.assertIn("docker rm --force", str(ctx.exception))
         self.assertNotIn("\n", str(ctx.exception))
-        self.assertEqual(len(server.diagnostics.cleanup_errors), 2)  # stop, then rm
+        self.assertEqual(len(server.diagnostics.cleanup_errors), 1)
         server.close()  # idempotent: no second attempt, no second error
-        self.assertEqual([a[0] for a in self.fake_calls()], ["stop", "rm"])
+        self.assertEqual(self.fake_calls(), [["rm", "--force", "--volumes", "c" * 64]])
         self.assertNotIn("close-test-secret", repr(server) + str(server.diagnostics.to_dict()))
+
+    def test_a_private_server_is_killed_and_removed_in_one_call(self) -> None:
+        # No `docker stop`: it would wait the whole grace on an image whose PID 1 does not pass SIGINT on.
+        self.use_fake_docker("exits-on-start")
+        self.server().close()
+        self.assertEqual(self.fake_calls(), [["rm", "--force", "--volumes", "c" * 64]])
+
+    def test_down_stops_a_shared_server_before_removing_it(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+
+        self.use_fake_docker("exits-on-start")
+        info = parse_inspect({"Id": "d" * 64, "Name": "/minitestdb-fake", "State": {"Running": True}, "Config": {"Labels": {"minitestdb": "1", "minitestdb.shared": "1"}}})
+        with mock.patch.object(_server.DockerCLI, "inspect", return_value=info):
+            self.assertEqual(minitestdb.down("fake"), ["minitestdb-fake"])
+        self.assertEqual(self.fake_calls(), [["stop", "--time", "5", "d" * 64], ["rm", "--force", "--volumes", "d" * 64]])
+
+    def test_down_all_kills_private_servers_and_stops_shared_ones(self) -> None:
+        from minitestdb import _server
+        from minitestdb._container import parse_inspect
+
+        self.use_fake_docker("exits-on-start")
+        infos = [
+            parse_inspect({"Id": cid * 64, "Name": f"/{name}", "State": {"Running": True}, "Config": {"Labels": {"minitestdb": "1", "minitestdb.shared": shared}}})
+            for cid, name, shared in (("a", "minitestdb-p1-x", "0"), ("b", "minitestdb-default", "1"))
+        ]
+        with mock.patch.object(_server, "find_servers", return_value=infos):
+            self.assertEqual(minitestdb.down(all_servers=True), ["minitestdb-p1-x", "minitestdb-default"])
+        self.assertEqual(
+            self.fake_calls(), [["rm", "--force", "--volumes", "a" * 64], ["stop", "--time", "5", "b" * 64], ["rm", "--force", "--volumes", "b" * 64]],
+        )
 
     def test_keep_on_failure_records_without_raising(self) -> None:
         self.use_fake_docker("rm-fails")
@@ -192,7 +283,7 @@ class EngineTest(FakeDockerMixin):
         os.environ["DOCKER_CONFIG"] = os.path.join(os.path.dirname(__file__), "fixtures", "no-such-docker-config")
 
     def published(self) -> str:
-        create = next(argv for argv in self.fake_calls() if argv[0] == "create")
+        create = next(argv for argv in self.fake_calls() if argv[0] == "run")
         return create[create.index("--publish") + 1]
 
     def test_a_local_engine_publishes_on_loopback_and_asks_no_context(self) -> None:

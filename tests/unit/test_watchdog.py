@@ -43,6 +43,7 @@ class RemoveOrphansTest(FakeDockerMixin):
         self.assertEqual(remove_orphans(docker, 4242, "ci-host"), ["a", "c"])
         docker.ps.assert_called_once_with(["minitestdb=1", "minitestdb.owner-pid=4242", "minitestdb.owner-host=ci-host", "minitestdb.shared=0"])
         self.assertEqual(docker.rm.call_args_list, [mock.call("a"), mock.call("b"), mock.call("c")])
+        docker.stop.assert_not_called()  # killed and removed in one call, as Server.close() does
 
     def test_the_host_defaults_to_this_one(self) -> None:
         docker = mock.Mock(spec=DockerCLI)
