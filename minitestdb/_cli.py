@@ -119,19 +119,6 @@ def env_exports(url: str, env: Mapping[str, str]) -> list[str]:
     return [f"export {key}={shlex.quote(values[key])}" for key in keys]
 
 
-def child_environment(environ: Mapping[str, str], database_env: Mapping[str, str], url: str) -> dict[str, str]:
-    """``run``'s command's environment: *environ* without the caller's libpq variables (a ``PGSERVICE``,
-    ``PGHOSTADDR`` or ``PGOPTIONS`` would point the command elsewhere or change its session), plus the database's and ``TEST_DATABASE_URL``.
-
-    >>> sorted(child_environment({"HOME": "/h", "PGSERVICE": "prod", "PGOPTIONS": "-c x=1"}, {"PGHOST": "h"}, "postgresql://h/d"))
-    ['HOME', 'PGHOST', 'TEST_DATABASE_URL']
-    """
-    env = {key: value for key, value in environ.items() if not key.startswith("PG")}
-    env.update(database_env)
-    env["TEST_DATABASE_URL"] = url
-    return env
-
-
 def split_psql_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
     """``minitestdb psql``'s arguments split into its own (``--server``/``--name NAME``, ``--debug``, ``--help``) and psql's, in order.
 
@@ -423,7 +410,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         database = _build(server, args, name=args.template_label).clone(args.label or "run")
         _say(f"database {database.name} ready; running {' '.join(shlex.quote(part) for part in command)}")
         try:
-            child = subprocess.Popen(command, env=child_environment(os.environ, database.env, database.url))
+            # Loaded by the template build above already; importing it at the top would cost every command about 7 ms.
+            from ._migrators import migration_env
+
+            child = subprocess.Popen(command, env=migration_env(database.endpoint))
         except OSError as exc:
             _say(f"cannot run {command[0]!r}: {exc.strerror}")
             return 127

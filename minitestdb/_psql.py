@@ -54,9 +54,11 @@ def psql_command(
 def psql_environment(endpoint: Endpoint, base: Mapping[str, str]) -> dict[str, str]:
     """*base* (the caller's environment) with libpq's variables pointing at *endpoint*.
 
-    ``PGSERVICE`` and a stale ``PGOPTIONS`` are removed: they would override the endpoint.
+    ``PGSERVICE``, ``PGHOSTADDR`` and a stale ``PGOPTIONS`` are removed: they would
+    point elsewhere or change the session.  The caller's other settings (``PGSSLMODE``
+    for a server that requires SSL) are kept.
     """
-    env = {key: value for key, value in base.items() if key not in ("PGSERVICE", "PGOPTIONS")}
+    env = {key: value for key, value in base.items() if key not in ("PGSERVICE", "PGHOSTADDR", "PGOPTIONS")}
     env.update(endpoint.env)
     return env
 

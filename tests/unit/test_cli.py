@@ -353,6 +353,8 @@ ENDPOINT = Endpoint(host="127.0.0.1", port=5999, user="postgres", password="cli-
 def fake_server(endpoint: Endpoint = ENDPOINT) -> mock.Mock:
     server = mock.Mock(endpoint=endpoint, url=endpoint.url, redacted_url=endpoint.redacted_url, env=endpoint.env, container_id="cid")
     server.docker.binary = "docker"
+    # run hands its command the clone's environment (migration_env of its endpoint).
+    server.template.return_value.clone.return_value.endpoint = endpoint
     return server
 
 
@@ -570,11 +572,12 @@ class RunTest(unittest.TestCase):
         template = server.template.return_value
         template.name, template.built, template.build_seconds = "mtdb_tpl_x", False, 0.0
         database = template.clone.return_value
-        database.name, database.url, database.env = "mtdb_run_x", ENDPOINT.url, ENDPOINT.env
+        database.name, database.url, database.env, database.endpoint = "mtdb_run_x", ENDPOINT.url, ENDPOINT.env, ENDPOINT
         with environment(**env), mock.patch.object(_cli, "up", return_value=server) as up, mock.patch.object(_cli, "start", return_value=server) as start, \
                 mock.patch.object(_cli.Server, "from_url", return_value=server), mock.patch.object(_cli.subprocess, "Popen") as popen, captured() as out:
             popen.return_value.wait.side_effect = [wait, 0] if isinstance(wait, BaseException) else [wait]
             code = _cli.main(argv)
+        self.popen = popen
         return code, out, database, up, start
 
     def test_sigterm_exits_143_and_ctrl_c_130_both_cleaning_up(self) -> None:
@@ -608,11 +611,12 @@ class RunTest(unittest.TestCase):
                 start.assert_called_once()
                 start.return_value.close.assert_called_once_with()
 
-    def test_the_command_gets_the_database_and_none_of_the_callers_libpq_variables(self) -> None:
-        caller = {"PGSERVICE": "production", "PGOPTIONS": "-c x=1", "PGHOSTADDR": "10.0.0.9", "PGSSLMODE": "require", "PGPORT": "1", "HOME": "/home/me"}
-        env = _cli.child_environment(caller, ENDPOINT.env, ENDPOINT.url)
-        self.assertEqual({key for key in env if key.startswith("PG")}, set(ENDPOINT.env) - {"DATABASE_URL"})
-        self.assertEqual((env["HOME"], env["PGPORT"], env["TEST_DATABASE_URL"], env["DATABASE_URL"]), ("/home/me", str(ENDPOINT.port), ENDPOINT.url, ENDPOINT.url))
+    def test_the_command_gets_the_database_and_none_of_the_callers_redirecting_variables(self) -> None:
+        self.run_cli(["run", "--", "true"], PGSERVICE="production", PGOPTIONS="-c x=1", PGHOSTADDR="10.0.0.9", PGSSLMODE="require", HOME="/home/me")
+        env = self.popen.call_args.kwargs["env"]
+        self.assertEqual({key: env.get(key) for key in ("PGSERVICE", "PGOPTIONS", "PGHOSTADDR")}, {"PGSERVICE": None, "PGOPTIONS": None, "PGHOSTADDR": None})
+        self.assertEqual((env["HOME"], env["PGSSLMODE"], env["PGPORT"]), ("/home/me", "require", str(ENDPOINT.port)))
+        self.assertEqual((env["TEST_DATABASE_URL"], env["DATABASE_URL"]), (ENDPOINT.url, ENDPOINT.url))
 
     def test_keep_names_the_server_in_the_drop_command(self) -> None:
         cases = [

@@ -48,7 +48,7 @@ class PsqlCommandTest(unittest.TestCase):
 class PsqlEnvironmentTest(unittest.TestCase):
     def test_the_endpoint_wins_and_service_and_stale_options_go(self) -> None:
         base = {
-            "PATH": "/usr/bin", "HOME": "/home/me", "PGSERVICE": "prod", "PGOPTIONS": "-c search_path=prod",
+            "PATH": "/usr/bin", "HOME": "/home/me", "PGSERVICE": "prod", "PGOPTIONS": "-c search_path=prod", "PGHOSTADDR": "10.0.0.9",
             "PGHOST": "prod.example", "PGPASSWORD": "stale", "PGSSLMODE": "disable", "DATABASE_URL": "postgresql://prod/x",
         }
         env = psql_environment(E, base)
