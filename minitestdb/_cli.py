@@ -36,6 +36,7 @@ from ._hints import LIBRARY_PROGRAM, ON_TEST_DATABASE_URL, command_hint
 from ._psql import psql_command, psql_environment
 from ._redact import redact, register_secret
 from ._server import DEFAULT_STARTUP_TIMEOUT, Server, attach, down, engine, find_servers, start, up
+from ._snapshot import prune_snapshots
 from ._watchdog import detach, prune_containers, watch
 
 if TYPE_CHECKING:
@@ -368,6 +369,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
     removed = [] if url else prune_containers()
     for name in removed:
         print(name)
+    # Start-up snapshots of images that changed or are gone (--snapshots: all), on the engine.
+    snapshots = [] if url else prune_snapshots(DockerCLI(), every=args.snapshots)
+    for name in snapshots:
+        print(name)
     # Databases: on TEST_DATABASE_URL's server, else on every running shared server (none is started).
     servers = [Server.from_url(url)] if url else [attach(info.server_name) for info in find_servers(shared_only=True) if info.running]
     dropped = []
@@ -375,7 +380,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
         dropped += server.prune(keep_templates=args.keep, kept=args.kept)
     for name in dropped:
         print(name)
-    _say(f"pruned {len(removed)} container(s) and {len(dropped)} database(s) and schema(s)")
+    _say(f"pruned {len(removed)} container(s), {len(snapshots)} snapshot(s) and {len(dropped)} database(s) and schema(s)")
     return 0
 
 
@@ -622,6 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("prune", "remove containers, clones and schemas of dead processes, all but the newest templates, and (--kept) kept databases", cmd_prune)
     p.add_argument("--keep", type=int, default=2, help="templates to keep per source: their label, else their inputs' directory (default: %(default)s)")
     p.add_argument("--kept", action="store_true", help="also drop the databases kept from failed tests (mtdb_kept_*)")
+    p.add_argument("--snapshots", action="store_true", help="remove every start-up snapshot image not in use (without: only those of changed or removed images)")
 
     # Internal: the watchdog that removes a dead owner's private containers.
     p = sub.add_parser("_watchdog")

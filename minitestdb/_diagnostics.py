@@ -10,7 +10,9 @@ from ._redact import redact
 __all__ = ["Diagnostics"]
 
 # The lifecycle events whose times are recorded, in order.
-EVENTS = ("created", "started", "ready", "closed")
+#: In order: the image found, the start-up snapshot decided, the container running (``docker run``
+#: returned), its port read, a query answered, the container removed.
+EVENTS = ("image", "snapshot", "created", "started", "port", "ready", "closed")
 
 
 class Diagnostics:
@@ -29,6 +31,8 @@ class Diagnostics:
         self.container_id = container_id
         self.container_name = container_name
         self.image = image
+        #: The start-up snapshot the container was started from (``""``: initialized with initdb).
+        self.snapshot = ""
         self.host = host
         self.port = port
         self.reused = reused
@@ -46,7 +50,7 @@ class Diagnostics:
         return f"Diagnostics({self.to_dict()!r})"
 
     def mark(self, event: str) -> None:
-        """Record that *event* (one of created, started, ready, closed) happened now."""
+        """Record that *event* (one of :data:`EVENTS`) happened now."""
         self.timestamps[event] = time.time()
         self._monotonic[event] = time.monotonic()
 

@@ -300,6 +300,42 @@ class DockerCLI:
     def rm(self, container: str) -> None:
         self.run(["rm", "--force", "--volumes", container], timeout=60)
 
+    def exec(self, container: str, argv: Sequence[str], *, user: str | None = None, timeout: float = 60) -> str:
+        """``docker exec [--user USER] CONTAINER ARGV...``; returns its stdout."""
+        args = ["exec", *(["--user", user] if user else []), container, *argv]
+        return self.run(args, timeout=timeout).stdout
+
+    def wait(self, container: str, *, timeout: float = 30) -> int:
+        """``docker wait``: until *container* stops (DockerTimeoutError after *timeout*); returns its exit code."""
+        out = self.run(["wait", container], timeout=timeout).stdout.strip()
+        return int(out.splitlines()[-1]) if out and out.splitlines()[-1].lstrip("-").isdigit() else -1
+
+    def commit(self, args: Sequence[str]) -> str:
+        """``docker commit ...`` (*args* after ``docker``); returns the new image's id."""
+        out = self.run(list(args), timeout=300).stdout
+        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+
+    def tag(self, image: str, tag: str) -> None:
+        self.run(["tag", image, tag], timeout=60)
+
+    def rmi(self, image: str) -> None:
+        """``docker rmi IMAGE``: fails (DockerCommandError) while a container uses it."""
+        self.run(["rmi", image], timeout=120)
+
+    def images(self, label_filters: Sequence[str], *, dangling: bool = False) -> list[tuple[str, str]]:
+        """(id, ``repository:tag``) of the local images carrying every ``key`` or ``key=value`` in *label_filters*."""
+        args = ["images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"]
+        for item in label_filters:
+            args += ["--filter", f"label={item}"]
+        if dangling:
+            args += ["--filter", "dangling=true"]
+        found = []
+        for line in self.run(args, timeout=30).stdout.splitlines():
+            image_id, _, reference = line.strip().partition(" ")
+            if image_id:
+                found.append((image_id, reference))
+        return found
+
     def ps(self, label_filters: Sequence[str], *, all_states: bool = True) -> list[str]:
         """Ids of containers carrying every ``key`` or ``key=value`` in *label_filters*."""
         args = ["ps", "--no-trunc", "--quiet"]

@@ -10,6 +10,7 @@
 | ``MINITESTDB_KEEP_FAILED`` | how many failed tests' databases a server keeps (default 10); ``0`` (or ``no``) keeps none |
 | ``MINITESTDB_DEBUG`` | ``1``: test reports show minitestdb's own tracebacks (a broken migration's, say) |
 | ``MINITESTDB_HOST`` | the host to dial for servers instead of the engine's own (a NAT, a forwarded port; see ``_engine``) |
+| ``MINITESTDB_SNAPSHOT`` | ``0`` (or ``no``): start new servers with initdb every time, never from a start-up snapshot (default: use one) |
 
 :func:`read_env` takes any mapping, so every rule is tested without touching
 ``os.environ``; called with none, it reads ``os.environ`` at that moment.
@@ -60,9 +61,12 @@ class Environment:
     ('MINITESTDB_REQUIRE_DOCKER', '', 'default', 'docker')
     """
 
-    __slots__ = ("debug", "docker", "explicit_image", "host", "keep_failed_text", "required_by", "server", "test_database_url")
+    __slots__ = ("debug", "docker", "explicit_image", "host", "keep_failed_text", "required_by", "server", "snapshot", "test_database_url")
 
-    def __init__(self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str, keep_failed_text: str = "", debug: bool = False, host: str = "") -> None:
+    def __init__(
+        self, *, test_database_url: str, explicit_image: str, docker: str, server: str, required_by: str, keep_failed_text: str = "", debug: bool = False, host: str = "",
+        snapshot: bool = True,
+    ) -> None:
         #: ``TEST_DATABASE_URL`` (stripped; ``""`` when unset or blank).
         self.test_database_url = test_database_url
         #: ``MINITESTDB_IMAGE`` (``""`` when unset): an image the user asked for.
@@ -77,6 +81,8 @@ class Environment:
         self.debug = debug
         #: ``MINITESTDB_HOST`` (stripped; ``""`` when unset): the host to dial instead of the engine's.
         self.host = host
+        #: ``MINITESTDB_SNAPSHOT`` not set to 0 (or false/no/off): new servers start from a start-up snapshot.
+        self.snapshot = snapshot
 
     @property
     def keep_failed(self) -> int | None:
@@ -110,4 +116,5 @@ def read_env(environ: Mapping[str, str] | None = None) -> Environment:
         keep_failed_text=env.get("MINITESTDB_KEEP_FAILED", ""),
         debug=env.get("MINITESTDB_DEBUG", "").strip().lower() in _TRUE,
         host=env.get("MINITESTDB_HOST", "").strip(),
+        snapshot=env.get("MINITESTDB_SNAPSHOT", "").strip().lower() not in _FALSE,
     )

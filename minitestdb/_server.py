@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from ._container import (
     LABEL,
+    LABEL_IMAGE,
     LABEL_SHARED,
     ContainerInfo,
     ContainerSpec,
@@ -28,9 +30,15 @@ from ._container import (
     check_reusable,
     create_argv,
     exit_reason,
+    image_pgdata,
     owner_labels,
     private_container_name,
     shared_container_name,
+    snapshot_build_spec,
+    snapshot_key,
+    snapshot_obstacle,
+    snapshot_start_spec,
+    snapshot_tag,
 )
 from ._diagnostics import Diagnostics
 from ._docker import DockerCLI
@@ -52,6 +60,7 @@ from ._image import ensure_image
 from ._owner import close_at_exit, forget_at_exit, hostname
 from ._readiness import check_method, probe, wait_until_ready
 from ._redact import register_secret
+from ._snapshot import build_lock, commit_snapshot, snapshot_owner
 from ._watchdog import ensure_watchdog
 
 if TYPE_CHECKING:
@@ -354,7 +363,8 @@ def _launch(
 ) -> Server:
     """Run the container (``docker run --detach``), then wait; remove it again if anything fails."""
     register_secret(password)
-    diagnostics.image = spec.image
+    diagnostics.image = spec.labels.get(LABEL_IMAGE, spec.image)
+    diagnostics.snapshot = spec.image if LABEL_IMAGE in spec.labels else ""
     diagnostics.container_name = spec.name
     container_id = ""
     try:
@@ -395,6 +405,7 @@ def _await_server(
         check()  # raises with the log tail when the container already stopped
         info = docker.inspect(container)
     host, port = info.address(engine) if info is not None else (None, None)
+    diagnostics.mark("port")
     if info is None or port is None:
         raise ContainerExitedError(f"The container {name} publishes no port for 5432/tcp: was it created by something other than minitestdb?")
     if host is None:
@@ -418,6 +429,48 @@ def _await_server(
     return server
 
 
+def _from_snapshot(
+    docker: DockerCLI, spec: ContainerSpec, image_info: Mapping[str, object], *, engine: Engine, use: bool | None, timeout: float, readiness: str,
+    progress: Callable[[str], None] | None,
+) -> ContainerSpec:
+    """*spec* started from its image's start-up snapshot (built first when missing), else *spec* as it is.
+
+    The first server of an image pays for the build (a full initialization, a
+    clean stop, a commit: about 1.5 s here); later ones skip initdb and the
+    entrypoint's temporary server.  A build that fails says so in one line and the
+    server is initialized as before.
+    """
+    if not (read_env().snapshot if use is None else use) or snapshot_obstacle(spec, image_info):
+        return spec
+    source_id = str(image_info.get("Id", ""))
+    key = snapshot_key(source_id, user=spec.user, dbname=spec.dbname, initdb_args=spec.initdb_args)
+    tag = snapshot_tag(key)
+    owner = snapshot_owner(docker, tag)
+    if owner is not None:
+        return snapshot_start_spec(spec, tag, owner)
+    with build_lock(key):
+        owner = snapshot_owner(docker, tag)  # another process may have built it while this one waited
+        if owner is not None:
+            return snapshot_start_spec(spec, tag, owner)
+        (progress or (lambda message: None))(f"preparing a start-up snapshot of {spec.image} (once per image)")
+        ensure_watchdog(docker.binary)  # a builder killed midway leaves no container
+        name = private_container_name(os.getpid(), os.urandom(4).hex())
+        build_spec_ = snapshot_build_spec(spec, name=name, labels=_labels(name=name, shared=False, user=spec.user, dbname=spec.dbname))
+        try:
+            builder = _launch(
+                docker, build_spec_, engine=engine, password=_new_password(), owned=True, timeout=timeout, readiness=readiness, keep_on_failure=False,
+                diagnostics=Diagnostics(),
+            )
+            try:
+                owner = commit_snapshot(docker, builder.container_id, tag, source=spec.image, source_id=source_id, pgdata=image_pgdata(image_info))
+            finally:
+                builder.close()
+        except MiniTestDBError as exc:
+            print(f"minitestdb: no start-up snapshot of {spec.image} ({exc.message}); starting it with initdb (MINITESTDB_SNAPSHOT=0 skips trying).", file=sys.stderr)
+            return spec
+    return snapshot_start_spec(spec, tag, owner)
+
+
 def start(
     *,
     image: str | None = None,
@@ -437,6 +490,7 @@ def start(
     keep_on_failure: bool = False,
     docker: str | None = None,
     progress: Callable[[str], None] | None = None,
+    snapshot: bool | None = None,
 ) -> Server:
     """Start a PostgreSQL server private to this process and wait until it answers.
 
@@ -446,7 +500,8 @@ def start(
     server settings (``None`` removes one), ``tmpfs`` and ``initdb_args`` override
     the rest.  ``readiness='pg8000'`` checks readiness with pg8000 if installed.
     *progress*, if given, receives one-line messages while it works (a pull,
-    the wait for PostgreSQL).
+    the wait for PostgreSQL).  *snapshot* (default: ``MINITESTDB_SNAPSHOT``, on)
+    starts it from the image's start-up snapshot, built on the image's first use.
     """
     check_port_and_timeout(port, timeout)
     check_method(readiness)
@@ -455,6 +510,7 @@ def start(
     resolved = image or read_env().image
     diagnostics = Diagnostics()
     image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
+    diagnostics.mark("image")
     password = password or _new_password()
     container_name = private_container_name(os.getpid(), os.urandom(4).hex())
     _check_port_free(where, port)
@@ -464,6 +520,8 @@ def start(
         image=resolved, image_info=image_info, name=container_name, labels=_labels(name=container_name, shared=False, user=user, dbname=dbname),
         user=user, dbname=dbname, port=port, fast=fast, tmpfs=tmpfs, initdb_args=initdb_args, settings=settings, env=env, extra_args=extra_docker_args, engine=where,
     )
+    spec = _from_snapshot(cli, spec, image_info, engine=where, use=snapshot, timeout=timeout, readiness=readiness, progress=progress)
+    diagnostics.mark("snapshot")
     return _launch(
         cli, spec, engine=where, password=password, owned=True, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure, diagnostics=diagnostics,
         progress=progress,
@@ -486,6 +544,7 @@ def up(
     keep_on_failure: bool = False,
     docker: str | None = None,
     progress: Callable[[str], None] | None = None,
+    snapshot: bool | None = None,
 ) -> Server:
     """Start the shared server called *name*, or reuse it when it already runs.
 
@@ -496,7 +555,7 @@ def up(
     used when it is created; reusing a server whose password, or whose value of a
     setting asked for, differs is a ConfigurationError, as for the image and port.
     *progress*, if given, receives one-line messages about what is happening (the
-    CLI prints them on stderr on a terminal).
+    CLI prints them on stderr on a terminal).  *snapshot*: as for :func:`start`.
     """
     say = progress or (lambda message: None)
     check_port_and_timeout(port, timeout)
@@ -514,6 +573,7 @@ def up(
         info = cli.inspect(container_name)
         if info is None:
             image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
+            diagnostics.mark("image")
             try:
                 _check_port_free(where, port)
             except PortInUseError:
@@ -525,6 +585,8 @@ def up(
                 image=resolved, image_info=image_info, name=container_name, labels=_labels(name=name, shared=True, user=user, dbname=dbname),
                 user=user, dbname=dbname, port=port, fast=fast, settings=settings, engine=where,
             )
+            spec = _from_snapshot(cli, spec, image_info, engine=where, use=snapshot, timeout=timeout, readiness=readiness, progress=progress)
+            diagnostics.mark("snapshot")
             try:
                 return _launch(
                     cli, spec, engine=where, password=password or _new_password(), owned=False, timeout=timeout, readiness=readiness, keep_on_failure=keep_on_failure,

@@ -52,7 +52,7 @@ import sys
 import time
 from typing import List
 
-from bench_cold_start import bench_cold, bench_warm
+from bench_cold_start import CONTRACT_TOOLS, bench_cold, bench_warm
 from bench_common import COLD_NAME, PG_BIN, ROOT, WARM_NAME, fmt_s, run, run_child, say, write_schema
 from bench_env import DEFAULT_VENV, Env, machine_facts, runuser_overhead
 from bench_footprint import bench_import, bench_memory
@@ -71,6 +71,10 @@ def main() -> int:
     parser.add_argument("--tests", type=int, default=100, help="tests per batch (default: %(default)s)")
     parser.add_argument("--imports", type=int, help="import-time runs (default 15, quick 7)")
     parser.add_argument("--image", default=os.environ.get("MINITESTDB_IMAGE") or DEFAULT_IMAGE, help="image for every container (default: $MINITESTDB_IMAGE, else %(default)s)")
+    parser.add_argument(
+        "--contract-image", default="minitestdb-bench/official-entrypoint:15",
+        help="the second image for cold starts, built from scripts/official-entrypoint-image when missing (default: %(default)s)",
+    )
     parser.add_argument("--venv", default=DEFAULT_VENV, help="the peers' throwaway venv (default: %(default)s)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"), help="where benchmarks.md and benchmarks.svg go (default: docs/)")
     args = parser.parse_args()
@@ -109,6 +113,14 @@ def main() -> int:
         imports = bench_import(env, args.imports)
         say(f"cold start ({args.cold} runs per tool, interleaved)")
         cold = bench_cold(env, args.cold)
+        say(f"cold start on {args.contract_image} ({args.cold} runs per tool, interleaved)")
+        if run(["docker", "image", "inspect", args.contract_image], check=False).returncode != 0:
+            run(["docker", "build", "--quiet", "--tag", args.contract_image, os.path.join(ROOT, "scripts", "official-entrypoint-image")])
+        env.image = args.contract_image
+        try:
+            contract = bench_cold(env, args.cold, CONTRACT_TOOLS)
+        finally:
+            env.image = args.image
 
         say("warm attach")
         first = run_child([env.python, "-m", "minitestdb", "up", "--name", WARM_NAME], env=env.mtdb_env(), cwd=env.tmp)
@@ -146,7 +158,7 @@ def main() -> int:
 
     runtime = time.perf_counter() - began
     md, svg = write_report(
-        args=args, image=env.image, venv=env.venv, bench_user=env.user, runuser_s=runuser_s, facts=facts, cold=cold, warm=warm,
+        args=args, image=env.image, venv=env.venv, bench_user=env.user, runuser_s=runuser_s, facts=facts, cold=cold, contract=contract, contract_image=args.contract_image, warm=warm,
         per_test=per_test, builds=(pt.build_seconds, pt.janitor_build), imports=imports, memory=memory,
         runtime=runtime, started=started, problems=problems, command=command,
     )

@@ -6,8 +6,9 @@
     python tests/run.py core          # the integration core: what every engine and server version must pass
 
 Integration tests skip with a reason when no Docker engine answers, except when
-MINITESTDB_REQUIRE_DOCKER=1 (as in CI), where that is a failure.  The last line
-is "N passed, N failed" (plus ", N skipped").
+MINITESTDB_REQUIRE_DOCKER=1 (as in CI), where that is a failure.  The start-up
+snapshots the integration tests made are removed at the end: the tests leave
+none behind.  The last line is "N passed, N failed" (plus ", N skipped").
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ CORE = (
     "tests.integration.test_cli.UpDownTest.test_up_reuse_psql_status_down",
     "tests.integration.test_cli.RaceTest.test_16_processes_up_at_once_make_one_container",
     "tests.integration.test_guarantees.OwnerDeathTest.test_private_server_outlives_no_owner",
+    "tests.integration.test_snapshot.SnapshotTest.test_a_server_started_from_a_snapshot_is_like_a_freshly_initialized_one",
 )
 
 
@@ -50,6 +52,32 @@ class _CountingResult(unittest.TextTestResult):
     def addSuccess(self, test: unittest.TestCase) -> None:
         super().addSuccess(test)
         self.passed += 1
+
+
+def _snapshot_images() -> set[str] | None:
+    """The ids of the engine's start-up snapshot images, None when no engine answers."""
+    from minitestdb._container import LABEL_SNAPSHOT
+    from minitestdb._docker import DockerCLI
+    from minitestdb._errors import MiniTestDBError
+
+    try:
+        return {image_id for image_id, _ref in DockerCLI().images([LABEL_SNAPSHOT])}
+    except MiniTestDBError:
+        return None
+
+
+def _remove_snapshots(images: set[str]) -> list[str]:
+    """Remove *images*; returns a line for each that could not be removed."""
+    from minitestdb._docker import DockerCLI
+    from minitestdb._errors import MiniTestDBError
+
+    problems = []
+    for image_id in sorted(images):
+        try:
+            DockerCLI().run(["rmi", "--force", image_id], timeout=120)
+        except MiniTestDBError as exc:
+            problems.append(f"the tests left the snapshot image {image_id[:19]}, which could not be removed: {exc}")
+    return problems
 
 
 def main(argv: list[str]) -> int:
@@ -71,10 +99,17 @@ def main(argv: list[str]) -> int:
             suite.addTests(loader.discover(start_dir=os.path.join("tests", lane), top_level_dir=ROOT, pattern="test_*.py"))
     verbosity = 2 if os.environ.get("MINITESTDB_TEST_VERBOSE") else 1
     runner = unittest.TextTestRunner(verbosity=verbosity, resultclass=_CountingResult, stream=sys.stderr)
+    engine_lanes = any(lane != "unit" for lane in lanes)
+    snapshots_before = _snapshot_images() if engine_lanes else None
     began = time.monotonic()
     result = runner.run(suite)
     assert isinstance(result, _CountingResult)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    if snapshots_before is not None:
+        problems = _remove_snapshots((_snapshot_images() or set()) - snapshots_before)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        failed += len(problems)
     skipped = len(result.skipped)
     print(f"python {sys.version.split()[0]}, {' + '.join(lanes)}, {time.monotonic() - began:.1f} s", file=sys.stderr)
     line = f"{result.passed} passed, {failed} failed"

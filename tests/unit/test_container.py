@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import stat
+import subprocess
+import tempfile
 import unittest
 
 from minitestdb import _container
@@ -22,6 +26,12 @@ from minitestdb._container import (
     parse_inspect,
     private_container_name,
     shared_container_name,
+    snapshot_build_spec,
+    snapshot_commit_argv,
+    snapshot_key,
+    snapshot_obstacle,
+    snapshot_start_spec,
+    snapshot_tag,
     validate_server_name,
 )
 from minitestdb._engine import LOCAL_ENGINE, decide_engine
@@ -489,6 +499,120 @@ class NamesTest(unittest.TestCase):
                 "minitestdb.owner-host": "h", "minitestdb.created": "100", "minitestdb.user": "u", "minitestdb.dbname": "d",
             },
         )
+
+
+class SnapshotTest(unittest.TestCase):
+    IMAGE = {"Id": "sha256:" + "ab" * 32, "Config": {"Env": ["PATH=/usr/bin", "PGDATA=/var/lib/postgresql/data"], "Volumes": {"/var/lib/postgresql/data": {}}}}
+
+    def spec(self, **kw: object) -> ContainerSpec:
+        base: dict[str, object] = {
+            "image": "postgres:15", "image_info": self.IMAGE, "name": "minitestdb-x", "labels": {"minitestdb": "1"}, "user": "app", "dbname": "appdb", "port": None, "fast": True,
+        }
+        base.update(kw)
+        return build_spec(**base)  # type: ignore[arg-type]
+
+    def test_the_key_changes_with_the_image_role_database_and_initdb_arguments(self) -> None:
+        base = {"user": "postgres", "dbname": "postgres", "initdb_args": "--no-sync"}
+        key = snapshot_key("sha256:1", **base)
+        self.assertRegex(key, r"^[0-9a-f]{16}$")
+        self.assertEqual(snapshot_key("sha256:1", **base), key)
+        for change in ({"user": "app"}, {"dbname": "app"}, {"initdb_args": ""}):
+            self.assertNotEqual(snapshot_key("sha256:1", **{**base, **change}), key, change)
+        self.assertNotEqual(snapshot_key("sha256:2", **base), key)
+        self.assertEqual(snapshot_tag(key), "minitestdb-snapshot:" + key)  # no registry: never pushed anywhere
+
+    def test_a_server_with_its_own_environment_or_docker_arguments_is_initialized_as_it_asks(self) -> None:
+        self.assertEqual(snapshot_obstacle(self.spec(), self.IMAGE), "")
+        self.assertNotEqual(snapshot_obstacle(self.spec(env={"TZ": "UTC"}), self.IMAGE), "")
+        self.assertNotEqual(snapshot_obstacle(self.spec(extra_args=["-v", "/x:/docker-entrypoint-initdb.d"]), self.IMAGE), "")
+
+    def test_the_build_container_keeps_the_cluster_outside_the_volume_and_publishes_no_fixed_port(self) -> None:
+        spec = self.spec(port=5544)
+        build = snapshot_build_spec(spec, name="minitestdb-b", labels={"minitestdb": "1"})
+        argv = create_argv(build)
+        self.assertIn("PGDATA=/var/lib/minitestdb/snapshot", argv)
+        self.assertIn("127.0.0.1::5432", argv)
+        self.assertIn("POSTGRES_USER=app", argv)
+        self.assertIn("POSTGRES_INITDB_ARGS=--no-sync", argv)
+        self.assertIn("/var/lib/postgresql/data:rw", argv)  # the declared volume on a tmpfs: no anonymous volume is left
+        self.assertEqual(argv[-1], "postgres:15")  # no settings: the entrypoint's own command
+
+    def test_the_start_spec_is_the_same_container_from_the_snapshot_with_the_asked_image_in_a_label(self) -> None:
+        spec = self.spec(port=5544, settings={"max_connections": "50"})
+        started = snapshot_start_spec(spec, "minitestdb-snapshot:k", "999:998")
+        argv = create_argv(started)
+        plain = create_argv(spec)
+        self.assertIn("minitestdb-snapshot:k", argv)
+        self.assertIn("minitestdb.image=postgres:15", argv)
+        self.assertIn("/var/lib/postgresql/data:rw,uid=999,gid=998", argv)
+        self.assertIn("127.0.0.1:5544:5432", argv)
+        self.assertEqual(argv[argv.index("minitestdb-snapshot:k") + 1 :], plain[plain.index("postgres:15") + 1 :])  # the same postgres -c settings
+        info = parse_inspect({"Config": {"Image": "minitestdb-snapshot:k", "Labels": {"minitestdb.image": "postgres:15"}}})
+        self.assertEqual((info.image, info.snapshot), ("postgres:15", "minitestdb-snapshot:k"))
+        self.assertEqual(parse_inspect({"Config": {"Image": "postgres:15"}}).snapshot, "")
+
+    def test_commit_sets_the_start_script_the_owner_the_image_pgdata_and_labels(self) -> None:
+        argv = snapshot_commit_argv("c1", owner="70:70", source="postgres:15-alpine", source_id="sha256:ab", pgdata="/var/lib/postgresql/data")
+        changes = [argv[i + 1] for i, item in enumerate(argv) if item == "--change"]
+        self.assertEqual(argv[0], "commit")
+        self.assertEqual(argv[-1], "c1")
+        self.assertIn("USER 70:70", changes)
+        self.assertIn('ENV PGDATA="/var/lib/postgresql/data"', changes)
+        self.assertIn('LABEL minitestdb.snapshot="1" minitestdb.snapshot.source="postgres:15-alpine" minitestdb.snapshot.source-id="sha256:ab"', changes)
+
+
+@unittest.skipUnless(shutil.which("sh") and shutil.which("sed"), "needs sh and sed")
+class SnapshotStartScriptTest(unittest.TestCase):
+    """The start script, run by sh with a stand-in `postgres` that records what it is given."""
+
+    def run_script(self, password: str, user: str = "postgres", initialized: bool = False) -> tuple[str, list[str], list[str]]:
+        tmp = tempfile.mkdtemp(prefix="minitestdb-snapshot-")
+        self.addCleanup(shutil.rmtree, tmp)
+        snapshot, pgdata, bin_dir = (os.path.join(tmp, part) for part in ("snapshot", "data/pgdata", "bin"))
+        os.makedirs(snapshot)
+        os.makedirs(bin_dir)
+        with open(os.path.join(snapshot, "PG_VERSION"), "w") as fh:
+            fh.write("15\n")
+        if initialized:
+            os.makedirs(pgdata, mode=0o700)
+            with open(os.path.join(pgdata, "PG_VERSION"), "w") as fh:
+                fh.write("15\n")
+        fake = os.path.join(bin_dir, "postgres")
+        with open(fake, "w") as fh:
+            fh.write('#!/bin/sh\nprintf "%s\\n" "$@" >> "$FAKE_ARGS"\ncat >> "$FAKE_STDIN"\n')
+        os.chmod(fake, stat.S_IRWXU)
+        script = _container.SNAPSHOT_START_SCRIPT.replace(_container.SNAPSHOT_DATA, snapshot)
+        env = {
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "PGDATA": pgdata, "POSTGRES_PASSWORD": password, "POSTGRES_USER": user,
+            "FAKE_ARGS": os.path.join(tmp, "args"), "FAKE_STDIN": os.path.join(tmp, "stdin"),
+        }
+        out = subprocess.run(["sh", "-c", script, "sh", "echo", "started"], env=env, capture_output=True, text=True, timeout=30, check=True).stdout
+
+        def read(name: str) -> str:
+            path = os.path.join(tmp, name)
+            if not os.path.exists(path):
+                return ""
+            with open(path) as fh:
+                return fh.read()
+
+        self.assertTrue(os.path.exists(os.path.join(pgdata, "PG_VERSION")))
+        self.assertEqual(stat.S_IMODE(os.stat(pgdata).st_mode), 0o700)
+        return read("stdin"), read("args").splitlines(), out.splitlines()
+
+    def test_sets_the_password_in_single_user_mode_then_runs_the_command(self) -> None:
+        sql, args, out = self.run_script("pw")
+        self.assertEqual(sql, "ALTER ROLE \"postgres\" PASSWORD 'pw';\n\n")
+        self.assertEqual(args[:3], ["--single", "-j", "-D"])
+        self.assertEqual(args[-1], "template1")
+        self.assertEqual(out, ["started"])
+
+    def test_quotes_in_the_password_and_the_role_are_doubled(self) -> None:
+        sql, _args, _out = self.run_script("it's \"a\" $HOME \\ `x`\nline2", user='we"ird')
+        self.assertEqual(sql, "ALTER ROLE \"we\"\"ird\" PASSWORD 'it''s \"a\" $HOME \\ `x`\nline2';\n\n")
+
+    def test_an_initialized_data_directory_starts_as_it_is(self) -> None:
+        sql, args, out = self.run_script("pw", initialized=True)
+        self.assertEqual((sql, args, out), ("", [], ["started"]))
 
 
 load_tests = doctests(_container)
