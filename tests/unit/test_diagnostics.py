@@ -35,7 +35,7 @@ class DurationsTest(unittest.TestCase):
     def test_pairs_follow_the_lifecycle_order_not_the_marking_order(self) -> None:
         d = self.marked([10.0, 13.0, 11.0, 12.0], ["ready", "created", "started"])
         self.assertEqual(d.durations, {"created->started": 1.0, "started->ready": 1.0, "total_to_ready": 3.0})
-        self.assertEqual(EVENTS, ("created", "started", "ready", "closed"))
+        self.assertEqual(EVENTS, ("image", "snapshot", "created", "started", "port", "ready", "closed"))
 
     def test_partial_lifecycles(self) -> None:
         # (monotonic clock, events) -> durations
@@ -60,7 +60,10 @@ class DurationsTest(unittest.TestCase):
         d = Diagnostics()
         for event in EVENTS:
             d.mark(event)
-        self.assertEqual(list(d.durations), ["created->started", "started->ready", "ready->closed", "total_to_ready"])
+        self.assertEqual(
+            list(d.durations),
+            ["image->snapshot", "snapshot->created", "created->started", "started->port", "port->ready", "ready->closed", "total_to_ready"],
+        )
         self.assertTrue(all(value >= 0 for value in d.durations.values()))
         self.assertLessEqual(d.timestamps["created"], d.timestamps["closed"])
 
@@ -76,7 +79,7 @@ class ToDictTest(unittest.TestCase):
         self.assertEqual(
             sorted(data),
             sorted([
-                "container_id", "container_name", "image", "host", "port", "reused", "readiness_method", "readiness_attempts",
+                "container_id", "container_name", "image", "snapshot", "host", "port", "reused", "readiness_method", "readiness_attempts",
                 "last_readiness_error", "log_tail", "cleanup_errors", "timestamps", "durations",
             ]),
         )
@@ -89,7 +92,7 @@ class ToDictTest(unittest.TestCase):
         self.assertEqual(
             data,
             {
-                "container_id": "", "container_name": "", "image": "", "host": "", "port": None, "reused": False, "readiness_method": "",
+                "container_id": "", "container_name": "", "image": "", "snapshot": "", "host": "", "port": None, "reused": False, "readiness_method": "",
                 "readiness_attempts": 0, "last_readiness_error": "", "log_tail": "", "cleanup_errors": [], "timestamps": {}, "durations": {},
             },
         )
