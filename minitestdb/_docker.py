@@ -281,6 +281,22 @@ class DockerCLI:
             return None
         return parse_inspect(data[0])
 
+    def inspect_via_api(self, socket_path: str, container: str, *, timeout: float = 10.0) -> ContainerInfo | None:
+        """:meth:`inspect` read from the engine's API on *socket_path* (see ``_engine.api_socket``): no CLI process.
+
+        Falls back to :meth:`inspect` when the socket cannot be used (missing, not
+        permitted, an answer it does not understand), so errors are the CLI's.
+        """
+        try:
+            status, body = _api_get(socket_path, f"/containers/{container}/json", timeout)
+            if status == 404:
+                return None
+            if status == 200:
+                return parse_inspect(json.loads(body))
+        except (OSError, ValueError):
+            pass
+        return self.inspect(container)
+
     def logs(self, container: str, *, tail: int = 50) -> str:
         """The last *tail* lines of the container's output (stdout and stderr), redacted."""
         result = self.run(["logs", "--tail", str(tail), container], timeout=30)
@@ -357,6 +373,28 @@ class DockerCLI:
             return [info for info in (self.inspect(c) for c in containers) if info is not None]
         data = _loads(out)
         return [parse_inspect(item) for item in data] if isinstance(data, list) else []
+
+
+def _api_get(socket_path: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """One ``GET`` to the engine API on a unix socket: (status, body).  HTTP/1.0, so the answer is
+    neither chunked nor kept alive: it ends when the engine closes the connection."""
+    import socket  # already loaded when this runs: the readiness probe that follows needs it
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(socket_path)
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode("ascii"))
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/"):
+        raise ValueError("not an HTTP answer")
+    return int(status_line[1]), body
 
 
 def version_info(data: Any) -> dict[str, Any]:

@@ -33,9 +33,11 @@ from urllib.parse import urlsplit
 from ._errors import ConfigurationError
 
 __all__ = [
+    "DEFAULT_DOCKER_SOCKET",
     "LOCAL_ENGINE",
     "LOOPBACK",
     "Engine",
+    "api_socket",
     "context_endpoint",
     "current_context_name",
     "decide_engine",
@@ -149,6 +151,31 @@ def publish_argument(ip: str, container_port: str, host_port: int | None = None)
 
 #: Today's engine, and the default when nothing says otherwise: a local socket.
 LOCAL_ENGINE = Engine(kind="local", address="", source="default", publish_ip=LOOPBACK, dial_host=LOOPBACK)
+
+
+#: The Docker engine's socket when nothing names another.
+DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def api_socket(engine: Engine, binary: str) -> str | None:
+    """The unix socket of *engine*'s API when the ``docker`` CLI would talk to it there, else None.
+
+    A read that must be fast (the warm ``up``'s inspect) asks the API there
+    directly: the same JSON as ``docker container inspect``, without starting the
+    CLI (about 15 ms).  Never for podman or a remote engine: they keep the CLI.
+
+    >>> api_socket(LOCAL_ENGINE, "docker"), api_socket(LOCAL_ENGINE, "/usr/bin/podman")
+    ('/var/run/docker.sock', None)
+    >>> api_socket(decide_engine("unix:///run/user/1000/docker.sock", source="DOCKER_HOST"), "/usr/bin/docker")
+    '/run/user/1000/docker.sock'
+    >>> api_socket(decide_engine("tcp://10.0.0.5:2375", source="DOCKER_HOST"), "docker") is None
+    True
+    """
+    if os.path.basename(binary) != "docker" or engine.kind != "local":
+        return None
+    if not engine.address:
+        return DEFAULT_DOCKER_SOCKET
+    return engine.address[len("unix://"):] if engine.address.startswith("unix://") else None
 
 
 def engine_variable(binary: str) -> str:

@@ -43,7 +43,7 @@ from ._container import (
 from ._diagnostics import Diagnostics
 from ._docker import DockerCLI
 from ._endpoint import Endpoint, EndpointView
-from ._engine import Engine, context_endpoint, current_context_name, decide_engine, engine_variable, needs_context
+from ._engine import Engine, api_socket, context_endpoint, current_context_name, decide_engine, engine_variable, needs_context
 from ._env import read_env
 from ._errors import (
     CleanupError,
@@ -569,8 +569,9 @@ def up(
     # The image is looked for only once the container is known to be missing: a reuse (the
     # common case) then runs one docker process, where an image inspect in parallel cost
     # it about 5-10 ms of CPU on 2 cores; a create pays about 20 ms for the serial inspect.
+    socket_path = api_socket(where, cli.binary)
     for _ in range(3):
-        info = cli.inspect(container_name)
+        info = cli.inspect_via_api(socket_path, container_name) if socket_path else cli.inspect(container_name)
         if info is None:
             image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
             diagnostics.mark("image")

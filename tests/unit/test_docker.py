@@ -252,3 +252,68 @@ class PodmanOutputTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InspectViaApiTest(unittest.TestCase):
+    """The warm `up`'s inspect over the engine's unix socket: one HTTP/1.0 GET, the CLI when the socket does not serve."""
+
+    def serve(self, answer: bytes) -> tuple[str, list[bytes]]:
+        import socket
+        import tempfile
+        import threading
+
+        path = os.path.join(tempfile.mkdtemp(prefix="minitestdb-api-"), "docker.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+        self.addCleanup(server.close)
+        requests: list[bytes] = []
+
+        def once() -> None:
+            conn, _ = server.accept()
+            with conn:
+                requests.append(conn.recv(4096))
+                conn.sendall(answer)
+
+        threading.Thread(target=once, daemon=True).start()
+        return path, requests
+
+    def cli(self) -> tuple[DockerCLI, list[str]]:
+        fallbacks: list[str] = []
+
+        class Recording(DockerCLI):
+            def inspect(self, container: str) -> Any:
+                fallbacks.append(container)
+                return None
+
+        return Recording("docker"), fallbacks
+
+    def test_a_200_answer_is_the_cli_s_inspect_json(self) -> None:
+        with open(os.path.join(os.path.dirname(__file__), "fixtures", "inspect_running.json")) as fh:
+            data = json.load(fh)
+        body = json.dumps(data[0] if isinstance(data, list) else data).encode()
+        path, requests = self.serve(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
+        cli, fallbacks = self.cli()
+        info = cli.inspect_via_api(path, "minitestdb-default")
+        self.assertEqual(requests, [b"GET /containers/minitestdb-default/json HTTP/1.0\r\nHost: docker\r\n\r\n"])
+        assert info is not None
+        expected = parse_inspect(data[0] if isinstance(data, list) else data)
+        self.assertEqual((info.id, info.port, info.password, info.running), (expected.id, expected.port, expected.password, expected.running))
+        self.assertEqual(fallbacks, [])
+
+    def test_a_404_is_no_such_container(self) -> None:
+        path, _ = self.serve(b'HTTP/1.0 404 Not Found\r\n\r\n{"message":"No such container: x"}')
+        cli, fallbacks = self.cli()
+        self.assertIsNone(cli.inspect_via_api(path, "x"))
+        self.assertEqual(fallbacks, [])
+
+    def test_anything_else_asks_the_cli(self) -> None:
+        for answer in (b"HTTP/1.0 500 Internal Server Error\r\n\r\n{}", b"garbage", b"HTTP/1.0 200 OK\r\n\r\nnot json"):
+            with self.subTest(answer=answer):
+                path, _ = self.serve(answer)
+                cli, fallbacks = self.cli()
+                self.assertIsNone(cli.inspect_via_api(path, "x"))
+                self.assertEqual(fallbacks, ["x"])
+        cli, fallbacks = self.cli()
+        cli.inspect_via_api("/nonexistent/docker.sock", "y")  # no socket: the CLI says why
+        self.assertEqual(fallbacks, ["y"])

@@ -159,6 +159,7 @@ class StartFailureTest(FakeDockerMixin):
         info = parse_inspect({"Name": "/minitestdb-fake", "State": {"Running": True}, "Config": {"Image": "fake:1", "Labels": {"minitestdb": "1"}}})
         refused = minitestdb.ConfigurationError("refused")
         with mock.patch.object(_server.DockerCLI, "inspect", return_value=info), mock.patch.object(_server.DockerCLI, "image_inspect", return_value={}), \
+                mock.patch.object(_server, "api_socket", return_value=None), \
                 mock.patch.object(_server, "check_reusable", side_effect=refused) as check, self.assertRaises(minitestdb.ConfigurationError):
             minitestdb.up("fake", password="pw-up-fixed-2", settings={"max_connections": "200"})
         self.assertEqual((check.call_args.kwargs["password"], check.call_args.kwargs["settings"]), ("pw-up-fixed-2", {"max_connections": "200"}))
@@ -391,6 +392,8 @@ class WarmUpTest(unittest.TestCase):
 
         patch(mock.patch.dict(os.environ, {"MINITESTDB_IMAGE": "fake:1", "MINITESTDB_DOCKER": "docker"}))
         patch(mock.patch.object(_server.DockerCLI, "image_inspect", side_effect=AssertionError("no image inspect on reuse")))
+        # The CLI's inspect (the engine's socket is test_up_reads_the_engine_api_socket_when_it_has_one's).
+        self.api_socket = patch(mock.patch.object(_server, "api_socket", return_value=None))
         self.start = patch(mock.patch.object(_server.DockerCLI, "start"))
         self.ready = patch(mock.patch.object(_server, "wait_until_ready"))
 
@@ -403,6 +406,16 @@ class WarmUpTest(unittest.TestCase):
         self.ready.assert_called_once()
         self.start.assert_not_called()
         self.assertEqual((server.port, server.password, server.diagnostics.reused), (5998, "pw-warm-1", True))
+
+    def test_up_reads_the_engine_api_socket_when_it_has_one(self) -> None:
+        from minitestdb import _server
+
+        self.api_socket.return_value = "/run/test-docker.sock"
+        with mock.patch.object(_server.DockerCLI, "inspect_via_api", return_value=self.info(running=True)) as via_api, \
+                mock.patch.object(_server.DockerCLI, "inspect", side_effect=AssertionError("no CLI process on a warm up")):
+            server = minitestdb.up("warm")
+        via_api.assert_called_once_with("/run/test-docker.sock", "minitestdb-warm")
+        self.assertEqual((server.port, server.password), (5998, "pw-warm-1"))
 
     def test_attach_reads_the_port_from_its_own_inspect(self) -> None:
         from minitestdb import _server
