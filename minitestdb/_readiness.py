@@ -19,7 +19,9 @@ __all__ = ["READINESS_METHODS", "RETRY_SQLSTATES", "check_method", "is_retryable
 READINESS_METHODS = ("wire", "pg8000")
 #: cannot_connect_now (starting up / shutting down) and too_many_connections.
 RETRY_SQLSTATES = frozenset({"57P03", "53300"})
-POLL_INTERVAL = 0.025
+# A refused attempt costs well under a millisecond (docker-proxy accepts, then closes): polling
+# every 10 ms instead of 25 sees a server about 8 ms sooner on average (cold start phase "readiness seen").
+POLL_INTERVAL = 0.01
 #: How often, while waiting, the container's state is read with `docker inspect`.
 STATE_CHECK_INTERVAL = 0.3
 
@@ -99,7 +101,7 @@ def wait_until_ready(
     method: str = "wire",
     progress: Callable[[str], None] | None = None,
 ) -> None:
-    """Poll every 25 ms until a query succeeds; raise at once on a fatal answer.
+    """Poll every 10 ms until a query succeeds; raise at once on a fatal answer.
 
     *check_container* is called about every 0.3 s and raises (ContainerExitedError)
     when the container has stopped, so a crash fails fast, not after *timeout*.
