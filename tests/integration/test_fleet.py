@@ -228,6 +228,33 @@ class TwoHostsTest(unittest.TestCase):
         self.assertEqual(clones_of(names_on_server(), template.fingerprint), set())
 
 
+FINDER = CHILD_PRELUDE + """
+server = minitestdb.server_from_env()
+template = server.template(sql=sys.argv[1], name="auto", pool=0)
+say(built=template.built, key=owner_key())
+"""
+
+
+class PruneWhenFoundTest(unittest.TestCase):
+    """A fleet that never runs `prune`: finding a template drops its dead owners' clones."""
+
+    def test_a_process_finding_the_template_drops_a_killed_owners_clones(self) -> None:
+        sql = write_sql(os.path.join(temp_dir(self, "minitestdb-auto-"), "migrations"), dict(SCHEMA, **{"000_marker.sql": f"-- auto {os.getpid()} {time.time()}\n"}))
+        # The owner on host B builds the template (so no live process holds this minute's claim once it is killed).
+        argv, extra = on_host(HOST_B, [sys.executable, "-c", OWNER.replace('name="fleet"', 'name="auto"'), sql])
+        owner = Child(self, argv, child_env(**extra))
+        report = json.loads(next(owner.lines()))
+        names = {name for name in report["names"] if name.startswith("mtdb_")}
+        owner.kill()
+        self.assertTrue(wait_for(lambda: report["key"] not in held_keys()), "the server kept a SIGKILLed owner's lock")
+        self.assertLessEqual(names, names_on_server())
+        finder = Child(self, [sys.executable, "-c", FINDER, sql], child_env())
+        found = json.loads(next(finder.lines()))
+        self.assertEqual(finder.end(), 0, finder.stderr())
+        self.assertFalse(found["built"])
+        self.assertEqual(names & names_on_server(), set(), "finding the template left a dead owner's clones")
+
+
 WORKER = CHILD_PRELUDE + """
 from minitestdb._errors import MiniTestDBError
 cycles = int(sys.argv[2])
