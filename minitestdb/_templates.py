@@ -868,7 +868,8 @@ def drop_database(endpoint: Endpoint, name: str) -> None:
 def _drop_orphan(admin: _Admin, name: str) -> bool:
     """Drop a dead owner's database unless somebody is connected to it now (no FORCE: a session that came after the check keeps it).
 
-    False when it stays: in use, or owned by another role (not ours to drop).
+    False when it stays: in use, or owned by another role (not ours to drop: on a
+    shared server, each role prunes its own).
     """
     try:
         admin.query(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
@@ -963,6 +964,11 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2, kept: bool =
     for (nspname,) in schemas:
         if nspname is None or not orphaned(nspname, here=here, held=held, alive=owner_alive):
             continue
-        admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
+        try:
+            admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
+        except ServerError as exc:
+            if exc.sqlstate != _INSUFFICIENT_PRIVILEGE:  # another role's: not ours to drop
+                raise
+            continue
         dropped.append(nspname)
     return dropped

@@ -38,9 +38,10 @@ import unittest
 from typing import Any, Callable, Iterator
 
 import minitestdb
+from minitestdb._endpoint import Endpoint
 from minitestdb._naming import host_tag, parse_name
-from minitestdb._owner import hostname
-from minitestdb._templates import prune_databases
+from minitestdb._owner import hostname, owner_key
+from minitestdb._templates import _Admin, prune_databases
 from tests.integration.support import NO_DOCKER, ROOT, helpers_env, minitestdb_cli, start_module_server, temp_dir, write_sql
 
 SERVER: minitestdb.Server  # this module's private server, from setUpModule
@@ -226,6 +227,43 @@ class TwoHostsTest(unittest.TestCase):
         pruned = minitestdb_cli("prune", env=child_env(), check=True).stdout.split()
         self.assertEqual(names & set(pruned), names)
         self.assertEqual(clones_of(names_on_server(), template.fingerprint), set())
+
+
+class PlainRoleTest(unittest.TestCase):
+    """`prune` run by a role that is no superuser still sees every owner's lock, and leaves what it may not drop."""
+
+    def test_a_plain_role_keeps_a_live_owners_clone_and_skips_another_roles_orphan(self) -> None:
+        sql = write_sql(os.path.join(temp_dir(self, "minitestdb-plain-"), "migrations"), dict(SCHEMA, **{"000_marker.sql": f"-- plain {os.getpid()} {time.time()}\n"}))
+        template = SERVER.template(sql=sql, name="plain", pool=0)
+        mine = template.clone("live")  # this process is alive and holds its key
+        self.addCleanup(mine.drop)
+        argv, extra = on_host(HOST_B, [sys.executable, "-c", OWNER.replace('name="fleet"', 'name="plain"'), sql])
+        owner = Child(self, argv, child_env(**extra))
+        report = json.loads(next(owner.lines()))
+        dead = {name for name in report["names"] if name.startswith("mtdb_")}
+        owner.kill()
+        self.assertTrue(wait_for(lambda: report["key"] not in held_keys()), "the server kept a SIGKILLed owner's lock")
+        password = os.urandom(12).hex()
+        with SERVER.connect() as conn:
+            conn.query(f"create role fleet_plain login password '{password}'")
+        plain = Endpoint(host=SERVER.endpoint.host, port=SERVER.endpoint.port, user="fleet_plain", password=password, dbname="postgres")
+
+        def drop_role() -> None:
+            _Admin.of(plain).close()
+            with SERVER.connect() as conn:
+                conn.query("drop role if exists fleet_plain")
+
+        self.addCleanup(drop_role)
+        self.assertEqual(prune_databases(plain), [])  # not its own to drop: no error either
+        # pg_locks shows it every session's locks, the superuser's included: this process's key, so its clone is alive to it.
+        held = _Admin.of(plain).held_owner_keys()
+        assert held is not None
+        self.assertIn(owner_key(), held)
+        self.assertNotIn(report["key"], held)
+        names = names_on_server()
+        self.assertIn(mine.name, names)
+        self.assertLessEqual(dead, names)
+        self.assertLessEqual(dead, set(prune_databases(SERVER.endpoint)))
 
 
 FINDER = CHILD_PRELUDE + """

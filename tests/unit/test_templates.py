@@ -424,16 +424,20 @@ class PruneDatabasesTest(TemplatesTestCase):
     def test_a_database_someone_connected_to_meanwhile_or_of_another_role_stays(self) -> None:
         self.admin.held = frozenset({KEY})
         rows = [(f"mtdb_t_01234567_{self.owner(1, 'host-b', n)}_1a2b3c{n}", "", "0") for n in (1, 2, 3)]
+        schemas = [(f"test_{self.owner(1, 'host-b', 4)}_1a2b3c4",)]
         errors = {
             rows[0][0]: ServerError("database is being accessed by other users", sqlstate="55006"),
             rows[1][0]: ServerError("must be owner of database", sqlstate="42501"),
+            schemas[0][0]: ServerError("must be owner of schema", sqlstate="42501"),
         }
 
         def answer(sql: str) -> list[tuple[Any, ...]]:
             if sql.startswith("SELECT d.datname"):
                 return rows
+            if sql.startswith("SELECT nspname"):
+                return schemas
             for name, error in errors.items():
-                if sql == f'DROP DATABASE IF EXISTS "{name}"':
+                if sql in (f'DROP DATABASE IF EXISTS "{name}"', f'DROP SCHEMA IF EXISTS "{name}" CASCADE'):
                     raise error
             return []
 
