@@ -5,9 +5,16 @@ Every identifier goes through ``quote_ident`` and every value through
 version is decided here from ``server_version_num`` and tested with exact
 strings: ``DROP DATABASE ... WITH (FORCE)`` from 13, ``STRATEGY FILE_COPY`` from 15,
 and which servers minitestdb supports at all (13 and newer: :func:`check_supported`).
+So are the advisory locks: template builds, owners (a live process holds its
+owner key, which ``prune`` reads back from ``pg_locks``) and prune claims each
+have a key space of their own.
 """
 
 from __future__ import annotations
+
+import hashlib
+import re
+from typing import Sequence
 
 from ._errors import ConfigurationError
 from ._wire import quote_ident, quote_literal
@@ -15,6 +22,8 @@ from ._wire import quote_ident, quote_literal
 __all__ = [
     "LOCK_NAMESPACE",
     "OLDEST_SUPPORTED",
+    "OWNER_NAMESPACE",
+    "PRUNE_NAMESPACE",
     "advisory_lock_key",
     "check_supported",
     "clone_database_sql",
@@ -23,6 +32,15 @@ __all__ = [
     "database_settings_sql",
     "drop_database_sql",
     "format_version",
+    "held_owner_keys_sql",
+    "int4",
+    "minitestdb_databases_sql",
+    "owner_lock_seen_sql",
+    "owner_lock_sql",
+    "parse_owner_keys",
+    "prune_claim_key",
+    "prune_claim_sql",
+    "prune_release_sql",
     "rename_database_sql",
     "terminate_sessions_sql",
 ]
@@ -75,6 +93,118 @@ def advisory_lock_key(fp: str) -> int:
     (-2147483648, 2147483647)
     """
     return int(fp[:8], 16) - 2**31
+
+
+#: First key of the owner locks ("mtow"): a live process holds (OWNER_NAMESPACE, its owner key) in shared mode.
+OWNER_NAMESPACE = 0x6D746F77
+#: First key of the prune claims ("mtpr"): who scans a template's clones for dead owners, at most once a minute.
+PRUNE_NAMESPACE = 0x6D747072
+#: Keepalives for the admin sessions, so the server lets go of a lost machine's owner lock within about two minutes (not hours).
+_KEEPALIVES = (("tcp_keepalives_idle", 60), ("tcp_keepalives_interval", 10), ("tcp_keepalives_count", 6))
+
+
+def int4(key: int) -> int:
+    """An unsigned 32-bit key (as ``pg_locks`` shows it) as the signed int4 the advisory-lock functions take.
+
+    >>> int4(0), int4(2**31 - 1), int4(2**31), int4(2**32 - 1)
+    (0, 2147483647, -2147483648, -1)
+    """
+    return key - 2**32 if key >= 2**31 else key
+
+
+def owner_lock_sql(key: int) -> str:
+    """Take the owner lock of *key* in shared mode (every connection of one process holds it), with keepalives; one row: ``t`` or ``f``.
+
+    Shared, and tried: no minitestdb session ever asks for it exclusively, so it
+    is granted at once; ``f`` would mean somebody else's session does.
+
+    >>> for part in owner_lock_sql(2**32 - 1).split(", set_config"): print(part)
+    SELECT set_config('tcp_keepalives_idle', '60', false)
+    ('tcp_keepalives_interval', '10', false)
+    ('tcp_keepalives_count', '6', false), pg_try_advisory_lock_shared(1836347255, -1)
+    """
+    keepalives = ", ".join(f"set_config({quote_literal(name)}, '{value}', false)" for name, value in _KEEPALIVES)
+    return f"SELECT {keepalives}, pg_try_advisory_lock_shared({OWNER_NAMESPACE}, {int4(key)})"
+
+
+def owner_lock_seen_sql(key: int) -> str:
+    """Whether this session's owner lock of *key* shows in ``pg_locks`` (a pooler may hand the lock to another session, a server may hide it): one count.
+
+    ``pg_locks`` shows the two int4 keys as unsigned oids, ``classid`` and ``objid``, with ``objsubid`` 2.
+
+    >>> print(owner_lock_seen_sql(5))
+    SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1836347255 AND objid = 5 AND objsubid = 2 AND granted AND pid = pg_backend_pid()
+    """
+    return f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = {OWNER_NAMESPACE} AND objid = {key} AND objsubid = 2 AND granted AND pid = pg_backend_pid()"
+
+
+def held_owner_keys_sql() -> str:
+    """Every owner key some session holds, in any database, of any role (``pg_locks`` shows every session's locks to every user)."""
+    return f"SELECT DISTINCT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = {OWNER_NAMESPACE} AND objsubid = 2 AND granted"
+
+
+def parse_owner_keys(rows: Sequence[Sequence[str | None]]) -> frozenset[int]:
+    """The keys of :func:`held_owner_keys_sql`'s rows.
+
+    >>> sorted(parse_owner_keys([("5",), ("4294967295",), (None,)]))
+    [5, 4294967295]
+    """
+    return frozenset(int(row[0]) for row in rows if row and row[0] is not None)
+
+
+def prune_claim_key(fp: str, bucket: int) -> int:
+    """The second key of the claim to scan the clones of template *fp* in minute *bucket*, as a signed int4.
+
+    >>> prune_claim_key("ab" * 32, 28333333), prune_claim_key("ab" * 32, 28333334) != prune_claim_key("ab" * 32, 28333333)
+    (265576719, True)
+    """
+    digest = hashlib.sha256(f"{fp}/{bucket}".encode()).digest()
+    return int4(int.from_bytes(digest[:4], "big"))
+
+
+def prune_claim_sql(fp: str, bucket: int) -> str:
+    """Claim the scan of template *fp*'s clones for minute *bucket*: ``t`` for the one session that gets it, ``f`` for the others.
+
+    The claim is a session lock kept until the session ends, so nobody else scans in that minute.
+
+    >>> print(prune_claim_sql("ab" * 32, 28333333))
+    SELECT pg_try_advisory_lock(1836347506, 265576719)
+    """
+    return f"SELECT pg_try_advisory_lock({PRUNE_NAMESPACE}, {prune_claim_key(fp, bucket)})"
+
+
+def prune_release_sql(fp: str, bucket: int) -> str:
+    """Let go of an older claim (one per template and session is enough: the lock table is shared and bounded).
+
+    >>> print(prune_release_sql("ab" * 32, 28333333))
+    SELECT pg_advisory_unlock(1836347506, 265576719)
+    """
+    return f"SELECT pg_advisory_unlock({PRUNE_NAMESPACE}, {prune_claim_key(fp, bucket)})"
+
+
+def minitestdb_databases_sql(fp: str | None = None) -> str:
+    """minitestdb's databases, oldest first, one row each: name, comment, how many sessions use it.
+
+    With *fp*, only the clones and half-built builds of the template of that fingerprint
+    (what a process scans when it builds or finds the template).
+
+    >>> print(minitestdb_databases_sql().split(" FROM pg_database d ")[-1])
+    WHERE d.datname LIKE 'mtdb\\_%' ORDER BY d.oid
+    >>> print(minitestdb_databases_sql("0123456789abcdef" * 4).split(" FROM pg_database d ")[-1])
+    WHERE (d.datname LIKE 'mtdb\\_%\\_01234567\\_%' OR d.datname LIKE 'mtdb\\_tmp\\_0123456789abcdef\\_%') ORDER BY d.oid
+    """
+    if fp is None:
+        where = "d.datname LIKE 'mtdb\\_%'"
+    else:
+        if not re.fullmatch(r"[0-9a-f]{16,}", fp):
+            raise ValueError(f"a fingerprint is hex digits, not {fp!r}")
+        # In LIKE, "\_" is a literal underscore (standard_conforming_strings is on from 9.1).
+        where = f"(d.datname LIKE 'mtdb\\_%\\_{fp[:8]}\\_%' OR d.datname LIKE 'mtdb\\_tmp\\_{fp[:16]}\\_%')"
+    return (
+        "SELECT d.datname, coalesce(shobj_description(d.oid, 'pg_database'), ''), "
+        "(SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) "
+        f"FROM pg_database d WHERE {where} ORDER BY d.oid"
+    )
 
 
 def terminate_sessions_sql(name: str) -> str:

@@ -624,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("database", metavar="URL_OR_NAME")
     server_option(p, alias=False, help="the server holding it, when a name is given (default: TEST_DATABASE_URL's server when set, else $MINITESTDB_SERVER, else 'default')")
 
-    p = command("prune", "remove containers, clones and schemas of dead processes, all but the newest templates, and (--kept) kept databases", cmd_prune)
+    p = command("prune", "remove containers of dead processes, clones and schemas whose owner holds no lock on the server, all but the newest templates, and (--kept) kept databases", cmd_prune)
     p.add_argument("--keep", type=int, default=2, help="templates to keep per source: their label, else their inputs' directory (default: %(default)s)")
     p.add_argument("--kept", action="store_true", help="also drop the databases kept from failed tests (mtdb_kept_*)")
     p.add_argument("--snapshots", action="store_true", help="remove every start-up snapshot image not in use (without: only those of changed or removed images)")

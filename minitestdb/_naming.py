@@ -6,6 +6,12 @@ nothing outside those forms is ever dropped and no two processes (or hosts)
 collide.  The owner and the unique suffix are arguments (``_owner`` makes them),
 so every rule here is tested with exact inputs.
 
+The owner part is ``<host4><pid36>``, followed by ``_k<key36>`` when the owner
+holds its owner lock on the server (the key ``prune`` looks up in ``pg_locks``,
+on any host).  The second-to-last segment of an older name is ``<host4><pid36>``,
+which starts with a hex digit, never ``k``: old and new names never parse as each
+other, and an older minitestdb recognises no keyed name (so never drops one).
+
 A failed test's database is kept as ``mtdb_kept_<test>_<n>``: no owner (it
 outlives its process on purpose), a number that makes it unique.  No clone name
 ever starts with ``mtdb_kept_`` (nor ``mtdb_tpl_``), so each name has one kind.
@@ -22,6 +28,7 @@ __all__ = [
     "CLONE_PREFIX",
     "KEPT_PREFIX",
     "MAX_IDENTIFIER_BYTES",
+    "MAX_OWNER_KEY",
     "SCHEMA_PREFIX",
     "TEMPLATE_PREFIX",
     "TEMP_PREFIX",
@@ -31,6 +38,7 @@ __all__ = [
     "host_tag",
     "kept_name",
     "next_kept_number",
+    "owner_key_part",
     "owner_part",
     "parse_name",
     "schema_name",
@@ -87,9 +95,29 @@ def host_tag(host: str) -> str:
     return hashlib.sha256(host.encode()).hexdigest()[:4]
 
 
-def owner_part(host: str, pid: int) -> str:
-    """``<host4><pid36>``: the owner part of a clone, schema or half-built template name."""
-    return f"{host_tag(host)}{base36(pid)}"
+#: The unsigned 32-bit owner keys (the second int4 of the owner lock, as ``pg_locks.objid`` shows it).
+MAX_OWNER_KEY = 2**32 - 1
+
+
+def owner_key_part(key: int) -> str:
+    """``k<key36>``: an owner key inside a name (``k`` is no hex digit, so no older owner part starts so).
+
+    >>> owner_key_part(0), owner_key_part(2**32 - 1)
+    ('k0', 'k1z141z3')
+    """
+    if not 0 <= key <= MAX_OWNER_KEY:
+        raise ValueError(f"an owner key is an unsigned 32-bit number, not {key}")
+    return f"k{base36(key)}"
+
+
+def owner_part(host: str, pid: int, key: int | None = None) -> str:
+    """``<host4><pid36>``, plus ``_k<key36>`` with an owner *key*: the owner part of a clone, schema or half-built template name.
+
+    >>> owner_part("ci-runner-7", 4321), owner_part("ci-runner-7", 4321, 36)
+    ('569f3c1', '569f3c1_k10')
+    """
+    plain = f"{host_tag(host)}{base36(pid)}"
+    return plain if key is None else f"{plain}_{owner_key_part(key)}"
 
 
 def unique_part(count: int, random_hex: str) -> str:
@@ -134,7 +162,8 @@ def clone_name(label: str | None, fp: str, *, owner: str, suffix: str) -> str:
     'mtdb_test_users_01234567_1a2b3f_1c0ffee'
     """
     tail = f"{fp[:8]}_{owner}_{suffix}"
-    room = MAX_IDENTIFIER_BYTES - len(CLONE_PREFIX) - len(tail) - 1
+    # Room is left for the "_<n>" (up to 4 digits) Django's parallel test workers append.
+    room = MAX_IDENTIFIER_BYTES - len(CLONE_PREFIX) - len(tail) - 1 - len("_9999")
     middle = slug(label or "", max(0, min(20, room)))
     if middle.split("_", 1)[0] in _RESERVED_WORDS:
         # "mtdb_kept_..." and "mtdb_tpl_..." name other kinds: such a label gets a "c" in front.
@@ -212,6 +241,12 @@ _TEMPLATE = re.compile(r"^mtdb_tpl_(?:[a-z0-9_]*_)?[0-9a-f]{24}$")
 _CLONE = re.compile(r"^mtdb_(?:(?P<label>[a-z0-9_]*)_)?(?P<fp>[0-9a-f]{8})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)(?:_[0-9]{1,4})?$")
 _TEMP = re.compile(r"^mtdb_tmp_(?P<fp>[0-9a-f]{16})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-f]+)$")
 _SCHEMA = re.compile(r"^test_(?:(?P<label>[a-z0-9_]*)_)?(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)_(?P<rest>[0-9a-z]+)$")
+# The same with the owner key: `_k<key36>` after the owner.  A unique part is a counter and 6 hex
+# digits (7 characters or more), so a Django copy's `_<n>` (4 digits at most) is never taken for it.
+_KEY = r"_k(?P<key>[0-9a-z]{1,7})"
+_KEYED_CLONE = re.compile(r"^mtdb_(?:(?P<label>[a-z0-9_]*)_)?(?P<fp>[0-9a-f]{8})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)" + _KEY + r"_(?P<rest>[0-9a-z]{7,})(?:_[0-9]{1,4})?$")
+_KEYED_TEMP = re.compile(r"^mtdb_tmp_(?P<fp>[0-9a-f]{16})_(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)" + _KEY + r"_(?P<rest>[0-9a-f]+)$")
+_KEYED_SCHEMA = re.compile(r"^test_(?:(?P<label>[a-z0-9_]*)_)?(?P<host>[0-9a-f]{4})(?P<pid>[0-9a-z]+)" + _KEY + r"_(?P<rest>[0-9a-z]{7,})$")
 
 
 class ParsedName(NamedTuple):
@@ -220,13 +255,17 @@ class ParsedName(NamedTuple):
     kind: str  # "template", "temp", "clone", "schema" or "kept" (no owner: host "" and pid 0)
     host: str = ""
     pid: int = 0
+    #: The owner key (None in names made before owner keys, or by an owner that could not show its lock).
+    key: int | None = None
 
 
 def parse_name(name: str) -> ParsedName | None:
     """The kind and owner of a minitestdb name, or None for a name that is not ours.
 
     >>> parse_name("mtdb_test_users_01234567_1a2b3f_1c0ffee")
-    ParsedName(kind='clone', host='1a2b', pid=123)
+    ParsedName(kind='clone', host='1a2b', pid=123, key=None)
+    >>> parse_name("mtdb_test_users_01234567_1a2b3f_k10_1c0ffee")
+    ParsedName(kind='clone', host='1a2b', pid=123, key=36)
     >>> parse_name("app_production") is None
     True
     """
@@ -234,8 +273,15 @@ def parse_name(name: str) -> ParsedName | None:
         return ParsedName("template") if _TEMPLATE.match(name) else None
     if name.startswith(KEPT_PREFIX):
         return ParsedName("kept") if _KEPT.match(name) else None
-    for kind, pattern in (("temp", _TEMP), ("clone", _CLONE), ("schema", _SCHEMA)):
+    for kind, pattern in _OWNED:
         match = pattern.match(name)
         if match:
-            return ParsedName(kind, match.group("host"), int(match.group("pid"), 36))
+            key = match.groupdict().get("key")
+            owner_key = int(key, 36) if key is not None else None
+            if owner_key is not None and owner_key > MAX_OWNER_KEY:
+                return None
+            return ParsedName(kind, match.group("host"), int(match.group("pid"), 36), owner_key)
     return None
+
+
+_OWNED = (("temp", _KEYED_TEMP), ("temp", _TEMP), ("clone", _KEYED_CLONE), ("clone", _CLONE), ("schema", _KEYED_SCHEMA), ("schema", _SCHEMA))

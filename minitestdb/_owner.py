@@ -2,9 +2,11 @@
 
 Containers carry their owner's pid and host in labels, databases and schemas in
 their names; the watchdog, ``prune`` and the registries of open servers and
-clones all judge owners through this module.  A forked child is a new owner:
-:func:`at_fork_in_child` callbacks make it forget its parent's servers, clones
-and connections (without closing them: they are the parent's).
+clones all judge owners through this module.  On a server, an owner is also its
+:func:`owner_key`: the key of the lock its admin connections hold (see
+``_templates``), which any host can look up.  A forked child is a new owner:
+:func:`at_fork_in_child` callbacks make it forget its parent's servers, clones,
+connections and key (without closing them: they are the parent's).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "hostname",
     "next_count",
     "owner_alive",
+    "owner_key",
     "process_start_time",
 ]
 
@@ -76,6 +79,19 @@ def owner_alive(pid: int, start_time: str | None = None) -> bool:
     return True
 
 
+_KEY: dict[str, int] = {}
+
+
+def owner_key() -> int:
+    """This process's owner key: random, unsigned 32-bit, the same in every thread; a forked child draws its own.
+
+    Random rather than derived from host and pid: pids repeat across hosts and
+    containers, and two live owners sharing a key would only delay pruning.
+    """
+    # setdefault is atomic: two threads asking at once both get the first key stored.
+    return _KEY.setdefault("key", int.from_bytes(os.urandom(4), "big"))
+
+
 _fork_callbacks: list[Callable[[], None]] = []
 
 
@@ -91,6 +107,8 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+at_fork_in_child(_KEY.clear)
 
 
 class _Closable(Protocol):

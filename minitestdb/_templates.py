@@ -5,6 +5,14 @@ build the template once across every process under an advisory lock, under a
 temporary name, then rename it and mark it ``IS_TEMPLATE true ALLOW_CONNECTIONS
 false``; give each test ``CREATE DATABASE ... TEMPLATE`` of it.  Admin statements
 go through one long-lived wire-client connection per process and server.
+
+Owners on a shared server: every admin connection holds this process's owner
+lock (``_owner.owner_key``) before it runs anything, and the clones, schemas and
+half-built templates it creates carry that key in their names.  The server
+releases the lock when the process dies, however it dies, so ``prune`` on any
+host drops what no live owner holds (:func:`orphaned` is the rule), and a
+process that builds or finds a template drops its dead owners' clones, at most
+once a minute across all processes.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import ClassVar, NamedTuple, Sequence
+from typing import AbstractSet, Callable, ClassVar, NamedTuple, Sequence
 
 from ._admin_sql import (
     LOCK_NAMESPACE,
@@ -28,6 +36,13 @@ from ._admin_sql import (
     copy_settings_sql,
     database_settings_sql,
     drop_database_sql,
+    held_owner_keys_sql,
+    minitestdb_databases_sql,
+    owner_lock_seen_sql,
+    owner_lock_sql,
+    parse_owner_keys,
+    prune_claim_sql,
+    prune_release_sql,
     rename_database_sql,
     terminate_sessions_sql,
 )
@@ -37,7 +52,7 @@ from ._errors import ConfigurationError, DatabaseConnectionError, MigrationError
 from ._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, PathLike, Progress, SchemaScript, apply_files, digest_files, dump_schema, fingerprint, resolve_inputs, schema_script
 from ._migrators import Migrator, migrator_raised
 from ._naming import clone_name, host_tag, kept_name, next_kept_number, owner_part, parse_name, schema_name, temp_build_name, template_group, template_name, template_source, unique_part
-from ._owner import at_fork_in_child, hostname, next_count, owner_alive
+from ._owner import at_fork_in_child, hostname, next_count, owner_alive, owner_key
 from ._pgconn import Connection, connect
 from ._redact import redact
 from ._wire import quote_ident, quote_literal, server_version_num
@@ -53,6 +68,7 @@ __all__ = [
     "keep_database",
     "kept_comment",
     "kept_over_bound",
+    "orphaned",
     "prune_databases",
     "template_comment",
 ]
@@ -61,10 +77,19 @@ DEFAULT_POOL_SIZE = 2
 ADMIN_TIMEOUT = 60.0
 _OBJECT_IN_USE = "55006"
 _DUPLICATE_DATABASE = "42P04"
+_INSUFFICIENT_PRIVILEGE = "42501"
+#: A process that builds or finds a template scans its clones for dead owners at most this often, and one process per period across all.
+PRUNE_PERIOD = 60.0
+#: At most this many dead owners' clones dropped by one such scan: the caller waits for them (the next scan, or `prune`, takes the rest).
+PRUNE_BATCH = 50
 
 
 class _Admin:
-    """One long-lived admin connection per process and server, shared by threads under a lock."""
+    """One long-lived admin connection per process and server, shared by threads under a lock.
+
+    Each connection takes the process's owner lock before anything else (so
+    before any clone recording the key exists), again after a reconnect.
+    """
 
     _instances: ClassVar[dict[Endpoint, _Admin]] = {}
     _instances_lock = threading.Lock()
@@ -73,6 +98,10 @@ class _Admin:
         self.endpoint = endpoint
         self.lock = threading.RLock()
         self._conn: Connection | None = None
+        # The owner key this connection holds and pg_locks shows; None: the names it makes carry no key.
+        self._key: int | None = None
+        # The prune claims this connection holds: template fingerprint -> the minute claimed.
+        self._claims: dict[str, int] = {}
 
     @classmethod
     def of(cls, endpoint: Endpoint) -> _Admin:
@@ -88,9 +117,66 @@ class _Admin:
             cls._instances.clear()
 
     def connection(self) -> Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.endpoint, timeout=ADMIN_TIMEOUT, application_name="minitestdb-admin")
-        return self._conn
+        with self.lock:
+            if self._conn is None or self._conn.closed:
+                conn = connect(self.endpoint, timeout=ADMIN_TIMEOUT, application_name="minitestdb-admin")
+                try:
+                    self._key = self._hold_owner_key(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn, self._claims = conn, {}
+            return self._conn
+
+    def _hold_owner_key(self, conn: Connection) -> int | None:
+        """Take this process's owner lock on *conn*; the key if pg_locks shows it held by *conn*, else None (said once)."""
+        key = owner_key()
+        try:
+            taken = conn.query(owner_lock_sql(key)).rows
+            seen = conn.query(owner_lock_seen_sql(key)).rows
+        except ServerError as exc:
+            seen, why = [], f"reading pg_locks failed ({exc})"
+        else:
+            why = "pg_locks does not show it (a pooler in transaction mode?)" if taken and taken[0][-1] == "t" else "another session holds it exclusively"
+        if seen == [("1",)]:
+            return key
+        _say_once(
+            f"minitestdb: the server at {self.endpoint.address} cannot witness this process's owner lock: {why}; "
+            "its clones carry no owner key, so only `prune` on this host judges them, by pid."
+        )
+        return None
+
+    def owner_key(self) -> int | None:
+        """The owner key the names this connection creates carry (held by it), or None."""
+        with self.lock:
+            self.connection()
+            return self._key
+
+    def held_owner_keys(self) -> frozenset[int] | None:
+        """Every owner key some session on the server holds; None when the server's locks cannot be read (this process's own key is the check)."""
+        with self.lock:
+            mine = self.owner_key()
+            if mine is None:
+                return None
+            try:
+                held = parse_owner_keys(self.query(held_owner_keys_sql()))
+            except ServerError:
+                return None
+            return held if mine in held else None
+
+    def claim_prune(self, fp: str, minute: int) -> bool:
+        """Whether this connection won the scan of *fp*'s clones for *minute* (it keeps the claim; an older one is let go)."""
+        with self.lock:
+            self.connection()
+            if self._claims.get(fp) == minute:
+                return True
+            if self.query(prune_claim_sql(fp, minute)) != [("t",)]:
+                return False
+            older = self._claims.get(fp)
+            if older is not None:
+                self.query(prune_release_sql(fp, older))
+            self._claims[fp] = minute
+            return True
 
     def query(self, sql: str) -> list[tuple[str | None, ...]]:
         with self.lock:
@@ -115,8 +201,8 @@ class _Admin:
                 self._conn = None
 
 
-def _owner(pid: int | None = None) -> str:
-    return owner_part(hostname(), os.getpid() if pid is None else pid)
+def _owner(pid: int | None = None, *, key: int | None = None) -> str:
+    return owner_part(hostname(), os.getpid() if pid is None else pid, key)
 
 
 def _unique() -> str:
@@ -229,7 +315,7 @@ class _Worker:
         self.drops: queue.Queue[list[str]] = queue.Queue()
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        self._admin = _Admin(template.endpoint)  # its own connection: it must not block the caller's
+        self._admin = _Admin(template.endpoint)  # its own connection (holding the process's owner key too): it must not block the caller's
         self.error: BaseException | None = None
         self.pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name=f"minitestdb-worker-{template.name}", daemon=True)
@@ -251,7 +337,7 @@ class _Worker:
                         self.drops.task_done()
                     continue
                 if self.ready.qsize() < self.size:
-                    name = self.template._new_clone_name("pool")
+                    name = self.template._new_clone_name("pool", admin=self._admin)
                     self.template._create_clone(self._admin, name)
                     self.ready.put(name)
                     continue
@@ -361,8 +447,13 @@ class Template:
         for statement in copy_settings_sql(name, self.settings):
             admin.query(statement)
 
-    def _new_clone_name(self, label: str | None, *, pid: int | None = None) -> str:
-        return clone_name(label, self.fingerprint, owner=_owner(pid), suffix=_unique())
+    def _new_clone_name(self, label: str | None, *, pid: int | None = None, admin: _Admin | None = None) -> str:
+        """A name for a clone *admin* (default: the process's) creates: with this process's owner key, which that connection holds.
+
+        A *pid* of another owner (0: none, a clone kept by the CLI) gives a name without key, judged by the host-local rule.
+        """
+        key = (admin or self._admin).owner_key() if pid is None else None
+        return clone_name(label, self.fingerprint, owner=_owner(pid, key=key), suffix=_unique())
 
     def start_pool(self) -> None:
         """Start filling the pool in the background (a no-op with ``pool=0`` or when running)."""
@@ -467,7 +558,7 @@ class Template:
         every schema is migrated).  So the migrations must not name a schema of
         their own.
         """
-        schema = schema_name(name, owner=_owner(), suffix=_unique())
+        schema = schema_name(name, owner=_owner(key=self._admin.owner_key()), suffix=_unique())
         self._create_schema(schema)
         return Database(self, schema, schema=schema)
 
@@ -560,6 +651,36 @@ def kept_at(comment: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+def orphaned(name: str, *, here: str, held: AbstractSet[int] | None, alive: Callable[[int], bool]) -> bool:
+    """Whether *name* is a clone, schema or half-built template whose owner is gone: ``prune``'s rule, over the facts it gathered.
+
+    A name with an owner key is judged by *held*, the keys some session on the
+    server holds: whatever host the owner runs on, it is alive while its lock
+    is.  A name without a key (made before owner keys, or by an owner whose lock
+    the server could not show), or any name when the server's locks cannot be
+    read (*held* None), is judged only on its own host (*here*, a host tag), by
+    pid (*alive*); pid 0 means no owner process (kept on purpose).  Whether a
+    session uses the database is checked apart.
+
+    >>> alive = lambda pid: pid in (0, 7)
+    >>> [orphaned(name, here="1a2b", held={36}, alive=alive) for name in (
+    ...     "mtdb_x_01234567_ffff7_k10_1c0ffee",  # key held: another host's live owner
+    ...     "mtdb_x_01234567_1a2b7_k11_1c0ffee",  # key not held: dead, though its pid 7 runs here
+    ...     "mtdb_x_01234567_1a2b8_1c0ffee",      # no key, this host, pid 8 gone
+    ...     "mtdb_x_01234567_ffff8_1c0ffee",      # no key, another host: cannot tell
+    ...     "mtdb_tpl_x_0123456789abcdef01234567", "postgres")]
+    [False, True, True, False, False, False]
+    >>> orphaned("mtdb_x_01234567_1a2b7_k11_1c0ffee", here="1a2b", held=None, alive=alive)
+    False
+    """
+    parsed = parse_name(name)
+    if parsed is None or parsed.kind not in ("clone", "temp", "schema"):
+        return False
+    if parsed.key is not None and held is not None:
+        return parsed.key not in held
+    return parsed.host == here and not alive(parsed.pid)
+
+
 def kept_over_bound(kept: Sequence[tuple[str, str, int]], bound: int) -> list[str]:
     """Which kept databases go so that at most *bound* remain: all but the newest, oldest first.
 
@@ -614,41 +735,47 @@ def build_template(
         template.start_pool()
         return template
 
-    exists = f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(tpl)}"
-    if admin.query(exists):
-        return make(False)
-    # Advisory locks belong to the session: hold the admin lock so no other thread
-    # of this process runs statements in between on the same connection.
-    lock_key = advisory_lock_key(fp)
-    with admin.lock:
-        admin.query(f"SELECT pg_advisory_lock({LOCK_NAMESPACE}, {lock_key})")
-        try:
-            if admin.query(exists):
-                return make(False)
-            temp = temp_build_name(fp, owner=_owner(), suffix=os.urandom(3).hex())
-            admin.query(f"CREATE DATABASE {quote_ident(temp)}")
+    def find_or_build() -> Template:
+        exists = f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(tpl)}"
+        if admin.query(exists):
+            return make(False)
+        # Advisory locks belong to the session: hold the admin lock so no other thread
+        # of this process runs statements in between on the same connection.
+        lock_key = advisory_lock_key(fp)
+        with admin.lock:
+            admin.query(f"SELECT pg_advisory_lock({LOCK_NAMESPACE}, {lock_key})")
             try:
-                _migrate(
-                    endpoint.replace(dbname=temp), sql=sql_files, migrator=migrator, seed=seed_files, container=container, docker_binary=docker_binary, timeout=timeout, progress=progress
-                )
-                # psql has exited, but make sure no session is left before the rename.
-                admin.query(terminate_sessions_sql(temp))
-                admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
-            except BaseException:
-                for statement in drop_database_sql(temp, version):
-                    try:
-                        admin.query(statement)
-                    except MiniTestDBError:
-                        pass
-                raise
-            admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-            admin.query(comment_on_database_sql(tpl, template_comment(int(time.time()), _source(name, sql_files, seed_files, migrator))))
-            return make(True)
-        finally:
-            try:
-                admin.query(f"SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {lock_key})")
-            except DatabaseConnectionError:
-                pass  # a lost session has released its locks already
+                if admin.query(exists):
+                    return make(False)
+                temp = temp_build_name(fp, owner=_owner(key=admin.owner_key()), suffix=os.urandom(3).hex())
+                admin.query(f"CREATE DATABASE {quote_ident(temp)}")
+                try:
+                    _migrate(
+                        endpoint.replace(dbname=temp), sql=sql_files, migrator=migrator, seed=seed_files, container=container, docker_binary=docker_binary, timeout=timeout, progress=progress
+                    )
+                    # psql has exited, but make sure no session is left before the rename.
+                    admin.query(terminate_sessions_sql(temp))
+                    admin.query(f"ALTER DATABASE {quote_ident(temp)} RENAME TO {quote_ident(tpl)}")
+                except BaseException:
+                    for statement in drop_database_sql(temp, version):
+                        try:
+                            admin.query(statement)
+                        except MiniTestDBError:
+                            pass
+                    raise
+                admin.query(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+                admin.query(comment_on_database_sql(tpl, template_comment(int(time.time()), _source(name, sql_files, seed_files, migrator))))
+                return make(True)
+            finally:
+                try:
+                    admin.query(f"SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {lock_key})")
+                except DatabaseConnectionError:
+                    pass  # a lost session has released its locks already
+
+    template = find_or_build()
+    # Outside the build lock: a fleet that never runs `prune` still does not grow without bound.
+    _prune_clones_of(admin, fp)
+    return template
 
 
 def _source(label: str | None, sql: Sequence[InputFile], seed: Sequence[InputFile], migrator: Migrator | None) -> str:
@@ -738,22 +865,77 @@ def drop_database(endpoint: Endpoint, name: str) -> None:
         admin.query(sql)
 
 
+def _drop_orphan(admin: _Admin, name: str) -> bool:
+    """Drop a dead owner's database unless somebody is connected to it now (no FORCE: a session that came after the check keeps it).
+
+    False when it stays: in use, or owned by another role (not ours to drop: on a
+    shared server, each role prunes its own).
+    """
+    try:
+        admin.query(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+    except ServerError as exc:
+        if exc.sqlstate in (_OBJECT_IN_USE, _INSUFFICIENT_PRIVILEGE):
+            return False
+        raise
+    return True
+
+
+def _held_owner_keys(admin: _Admin) -> frozenset[int] | None:
+    held = admin.held_owner_keys()
+    if held is None:
+        _say_once(f"minitestdb: the server at {admin.endpoint.address} does not show owner locks (pg_locks), so prune judges owners on this host only, by pid.")
+    return held
+
+
+# Per process: (server, template fingerprint) -> the last minute this process tried to scan it.
+_SCANNED: dict[tuple[Endpoint, str], int] = {}
+
+
+def _prune_clones_of(admin: _Admin, fp: str, *, now: float | None = None) -> list[str]:
+    """Drop dead owners' unused clones (and half-built builds) of the template *fp*: a few, at most once a minute across processes.
+
+    Called when a process builds or finds the template.  The first process of a
+    minute to claim the scan (a session lock in its own key space) does it; the
+    others, and this process again within the minute, skip it: a thousand
+    workers starting together cost a thousand cheap claims and one scan.
+    Returns what it dropped; upkeep never fails the caller.
+    """
+    minute = int((time.time() if now is None else now) // PRUNE_PERIOD)
+    if _SCANNED.get((admin.endpoint, fp)) == minute:
+        return []
+    _SCANNED[(admin.endpoint, fp)] = minute
+    dropped: list[str] = []
+    try:
+        if not admin.claim_prune(fp, minute):
+            return []
+        rows = admin.query(minitestdb_databases_sql(fp))
+        held = admin.held_owner_keys()  # read after the rows: an owner alive when its clone was listed holds its key now
+        here = host_tag(hostname())
+        doomed = [name for name, _comment, backends in rows if name and backends == "0" and orphaned(name, here=here, held=held, alive=owner_alive)]
+        for name in doomed[:PRUNE_BATCH]:
+            if _drop_orphan(admin, name):
+                dropped.append(name)
+    except MiniTestDBError:
+        pass  # upkeep: `prune`, or the next scan, gets to what is left
+    return dropped
+
+
 def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2, kept: bool = False) -> list[str]:
     """Drop what dead processes left: clones, half-built templates and schemas whose owner
-    (on this host) is gone and that nobody is connected to, and all but the newest
+    is gone (see :func:`orphaned`: an owner key no session holds, on any host; without a key,
+    an owner on this host whose pid is gone) and that nobody is connected to, and all but the newest
     *keep_templates* templates of each source (their label, else the directory of
     their inputs; by name for templates built before sources were recorded).
     With *kept*, every kept database of a failed test too (without, they stay).
     Never drops a database in use.  Returns what it dropped.
     """
     admin = _Admin.of(endpoint)
-    version = admin.server_version()
-    me = host_tag(hostname())
-    rows = admin.query(
-        "SELECT d.datname, coalesce(shobj_description(d.oid, 'pg_database'), ''), "
-        "(SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) "
-        "FROM pg_database d WHERE d.datname LIKE 'mtdb\\_%' ORDER BY d.oid"
-    )
+    admin.server_version()
+    rows = admin.query(minitestdb_databases_sql())
+    schemas = admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'")
+    # Read after the names: an owner that was alive when its database or schema was listed holds its key now.
+    held = _held_owner_keys(admin)
+    here = host_tag(hostname())
     dropped: list[str] = []
     templates: dict[str, list[tuple[int, str]]] = {}
     for datname, comment, backends in rows:
@@ -765,15 +947,11 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2, kept: bool =
             templates.setdefault(template_group(datname, source), []).append((built, datname))
             continue
         if parsed.kind == "kept":
-            if kept and backends == "0":
-                admin.query(f"DROP DATABASE IF EXISTS {quote_ident(datname)}")
+            if kept and backends == "0" and _drop_orphan(admin, datname):
                 dropped.append(datname)
             continue
-        if parsed.host != me or owner_alive(parsed.pid) or backends != "0":
-            continue
-        for sql in drop_database_sql(datname, version):
-            admin.query(sql)
-        dropped.append(datname)
+        if backends == "0" and orphaned(datname, here=here, held=held, alive=owner_alive) and _drop_orphan(admin, datname):
+            dropped.append(datname)
     for builds in templates.values():
         builds.sort(key=lambda build: build[0])  # stable: builds of the same second stay in creation (oid) order
         for _built, datname in builds[: max(0, len(builds) - keep_templates)]:
@@ -783,10 +961,14 @@ def prune_databases(endpoint: Endpoint, *, keep_templates: int = 2, kept: bool =
             admin.query(f"ALTER DATABASE {quote_ident(datname)} WITH IS_TEMPLATE false")
             admin.query(f"DROP DATABASE IF EXISTS {quote_ident(datname)}")
             dropped.append(datname)
-    for (nspname,) in admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'"):
-        parsed = parse_name(nspname or "")
-        if nspname is None or parsed is None or parsed.kind != "schema" or parsed.host != me or owner_alive(parsed.pid):
+    for (nspname,) in schemas:
+        if nspname is None or not orphaned(nspname, here=here, held=held, alive=owner_alive):
             continue
-        admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
+        try:
+            admin.query(f"DROP SCHEMA IF EXISTS {quote_ident(nspname)} CASCADE")
+        except ServerError as exc:
+            if exc.sqlstate != _INSUFFICIENT_PRIVILEGE:  # another role's: not ours to drop
+                raise
+            continue
         dropped.append(nspname)
     return dropped

@@ -9,6 +9,8 @@ from minitestdb import _admin_sql, _readiness, _templates
 from minitestdb._admin_sql import (
     LOCK_NAMESPACE,
     OLDEST_SUPPORTED,
+    OWNER_NAMESPACE,
+    PRUNE_NAMESPACE,
     advisory_lock_key,
     check_supported,
     clone_database_sql,
@@ -16,6 +18,15 @@ from minitestdb._admin_sql import (
     database_settings_sql,
     drop_database_sql,
     format_version,
+    held_owner_keys_sql,
+    int4,
+    minitestdb_databases_sql,
+    owner_lock_seen_sql,
+    owner_lock_sql,
+    parse_owner_keys,
+    prune_claim_key,
+    prune_claim_sql,
+    prune_release_sql,
     terminate_sessions_sql,
 )
 from minitestdb._endpoint import Endpoint
@@ -178,6 +189,55 @@ class AdvisoryLockTest(unittest.TestCase):
     def test_the_namespace_spells_mtdb_and_is_an_int4(self) -> None:
         self.assertEqual(LOCK_NAMESPACE.to_bytes(4, "big"), b"mtdb")
         self.assertTrue(INT4[0] <= LOCK_NAMESPACE <= INT4[1])
+
+
+class OwnerLockTest(unittest.TestCase):
+    """The owner locks and prune claims: key spaces of their own, int4 arguments, pg_locks read back as unsigned oids."""
+
+    def test_namespaces_spell_their_use_are_int4s_and_differ_from_every_other(self) -> None:
+        from minitestdb._locks import NAMED_LOCK_NAMESPACE
+
+        self.assertEqual((OWNER_NAMESPACE.to_bytes(4, "big"), PRUNE_NAMESPACE.to_bytes(4, "big")), (b"mtow", b"mtpr"))
+        spaces = {LOCK_NAMESPACE, NAMED_LOCK_NAMESPACE, OWNER_NAMESPACE, PRUNE_NAMESPACE}
+        self.assertEqual(len(spaces), 4)
+        for space in spaces:
+            self.assertTrue(0 <= space <= INT4[1], space)  # positive: pg_locks.classid shows it as it is
+
+    def test_int4_round_trips_what_pg_locks_shows(self) -> None:
+        for key in (0, 1, 2**31 - 1, 2**31, 2**32 - 5, 2**32 - 1):
+            signed = int4(key)
+            self.assertTrue(INT4[0] <= signed <= INT4[1])
+            self.assertEqual(signed & 0xFFFFFFFF, key)  # what pg_locks.objid shows for the int4 the lock was taken with
+
+    def test_the_owner_lock_is_shared_and_tried_and_read_back_for_this_session(self) -> None:
+        taken = owner_lock_sql(2**31)
+        self.assertTrue(taken.endswith(f"pg_try_advisory_lock_shared({OWNER_NAMESPACE}, {-(2**31)})"), taken)
+        for setting in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count"):
+            self.assertIn(f"set_config('{setting}', ", taken)
+        self.assertEqual(
+            owner_lock_seen_sql(2**31),
+            f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = {OWNER_NAMESPACE} AND objid = {2**31} AND objsubid = 2 AND granted AND pid = pg_backend_pid()",
+        )
+        # Every session's, in any database: a clone's owner may use another database as its admin database.
+        held = held_owner_keys_sql()
+        self.assertEqual(held, f"SELECT DISTINCT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = {OWNER_NAMESPACE} AND objsubid = 2 AND granted")
+        self.assertNotIn("database", held)
+        self.assertEqual(parse_owner_keys([("0",), ("4294967295",), ("7",), ("7",)]), frozenset({0, 7, 2**32 - 1}))
+
+    def test_prune_claims_differ_by_template_and_minute_and_are_released_by_the_same_key(self) -> None:
+        fp, other = "ab" * 32, "cd" * 32
+        keys = {prune_claim_key(f, minute) for f in (fp, other) for minute in range(1000, 1100)}
+        self.assertEqual(len(keys), 200)
+        self.assertTrue(all(INT4[0] <= key <= INT4[1] for key in keys))
+        self.assertEqual(prune_claim_sql(fp, 1000), f"SELECT pg_try_advisory_lock({PRUNE_NAMESPACE}, {prune_claim_key(fp, 1000)})")
+        self.assertEqual(prune_release_sql(fp, 1000), f"SELECT pg_advisory_unlock({PRUNE_NAMESPACE}, {prune_claim_key(fp, 1000)})")
+
+    def test_the_databases_of_one_template_and_only_hex_fingerprints(self) -> None:
+        sql = minitestdb_databases_sql("0123456789abcdef" * 4)
+        self.assertIn("(d.datname LIKE 'mtdb\\_%\\_01234567\\_%' OR d.datname LIKE 'mtdb\\_tmp\\_0123456789abcdef\\_%')", sql)
+        for fp in ("0123456789abcdeg", "0123", "'; drop database x; --" + "0" * 16):
+            with self.subTest(fp=fp), self.assertRaises(ValueError):
+                minitestdb_databases_sql(fp)
 
 
 class HostileNamesTest(unittest.TestCase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import unittest
 
@@ -56,6 +57,52 @@ class NamesTest(unittest.TestCase):
             self.assertEqual((parsed.kind, parsed.host, parsed.pid), (kind, host_tag("ci-runner-7"), 4321))
         self.assertEqual(parse_name(clone_name(None, FP, owner=owner_part("h", 0), suffix="1abcdef")).pid, 0)  # type: ignore[union-attr]
 
+    def test_names_with_an_owner_key_parse_with_it_and_fit(self) -> None:
+        for key in (0, 36, 2**31, 2**32 - 1):
+            owner = owner_part("ci-runner-7", 4194304, key)  # the largest pid Linux hands out
+            for name, kind in (
+                (clone_name("x" * 80, FP, owner=owner, suffix=unique_part(36**4, "abcdef")), "clone"),
+                (clone_name("x" * 80, FP, owner=owner, suffix=unique_part(36**4, "abcdef")) + "_9999", "clone"),  # Django's parallel copy
+                (schema_name("x" * 80, owner=owner, suffix=unique_part(36**4, "abcdef")), "schema"),
+                (temp_build_name(FP, owner=owner, suffix="abcdef"), "temp"),
+            ):
+                self.assertLessEqual(len(name.encode()), 63, name)
+                self.assertEqual(parse_name(name), (kind, host_tag("ci-runner-7"), 4194304, key), name)
+        self.assertEqual(owner_part("h", 1, 2**32 - 1), f"{host_tag('h')}1_k1z141z3")
+        with self.assertRaises(ValueError):
+            owner_part("h", 1, 2**32)
+        self.assertIsNone(parse_name(f"mtdb_x_01234567_{host_tag('h')}1_k1z141z4_1abcdef"), "a key past 32 bits is not one of ours")
+
+    def test_old_and_keyed_names_never_parse_as_each_other(self) -> None:
+        # An older minitestdb knows only the unkeyed forms: it must recognise no keyed name (so never drop one),
+        # and an unkeyed name must never be read as keyed (its owner would be judged by a key it never held).
+        rng = random.Random(14)
+        old_patterns = (_naming._CLONE, _naming._SCHEMA, _naming._TEMP)
+        keyed_patterns = (_naming._KEYED_CLONE, _naming._KEYED_SCHEMA, _naming._KEYED_TEMP)
+        hexish = "0123456789abcdefk_"
+        for count in range(1, 3000):
+            label = "".join(rng.choice(hexish) for _ in range(rng.randint(0, 40)))
+            pid, key = rng.choice([0, 1, 4321, 4194304]), rng.randrange(2**32)
+            fp = "".join(rng.choice("0123456789abcdef") for _ in range(64))
+            suffix = unique_part(count, os.urandom(3).hex())
+            django = f"_{rng.randint(1, 9999)}" if rng.random() < 0.3 else ""
+            keyed = [
+                clone_name(label, fp, owner=owner_part("host", pid, key), suffix=suffix) + django,
+                schema_name(label, owner=owner_part("host", pid, key), suffix=suffix),
+                temp_build_name(fp, owner=owner_part("host", pid, key), suffix=suffix[-6:]),
+            ]
+            old = [
+                clone_name(label, fp, owner=owner_part("host", pid), suffix=suffix) + django,
+                schema_name(label, owner=owner_part("host", pid), suffix=suffix),
+                temp_build_name(fp, owner=owner_part("host", pid), suffix=suffix[-6:]),
+            ]
+            for name in keyed:
+                self.assertFalse(any(p.match(name) for p in old_patterns), name)
+                self.assertEqual(parse_name(name).key, key, name)  # type: ignore[union-attr]
+            for name in old:
+                self.assertFalse(any(p.match(name) for p in keyed_patterns), name)
+                self.assertEqual(parse_name(name)[2:], (pid, None), name)  # type: ignore[index]
+
     def test_host_tags_differ_between_hosts(self) -> None:
         self.assertEqual(host_tag("a"), host_tag("a"))
         self.assertNotEqual(host_tag("ci-runner-7"), host_tag("ci-runner-8"))
@@ -101,7 +148,7 @@ class KeptNamesTest(unittest.TestCase):
             name = kept_name(label, number)
             self.assertEqual(name, expected)
             self.assertLessEqual(len(name.encode()), 63)
-            self.assertEqual(parse_name(name), ("kept", "", 0))
+            self.assertEqual(parse_name(name), ("kept", "", 0, None))
 
     def test_next_number_counts_only_this_labels_kept_names(self) -> None:
         self.assertEqual(next_kept_number("test_a", []), 1)

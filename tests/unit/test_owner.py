@@ -14,7 +14,7 @@ from unittest import mock
 
 from minitestdb import _owner
 from minitestdb._errors import CleanupError
-from minitestdb._owner import at_fork_in_child, close_at_exit, forget_at_exit, hostname, next_count, owner_alive, process_start_time
+from minitestdb._owner import at_fork_in_child, close_at_exit, forget_at_exit, hostname, next_count, owner_alive, owner_key, process_start_time
 
 HAS_PROC = os.path.exists(f"/proc/{os.getpid()}/stat")
 
@@ -159,6 +159,43 @@ class ExitRegistryTest(unittest.TestCase):
     def test_hostname_is_the_nodename(self) -> None:
         self.assertEqual(hostname(), os.uname().nodename)
         self.assertTrue(hostname())
+
+
+class OwnerKeyTest(unittest.TestCase):
+    def test_one_unsigned_32_bit_key_for_every_thread_of_the_process(self) -> None:
+        key = owner_key()
+        self.assertTrue(0 <= key < 2**32)
+        seen: list[int] = []
+        threads = [threading.Thread(target=lambda: seen.append(owner_key())) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(seen, [key] * 8)
+
+    def test_drawn_at_random_once(self) -> None:
+        with mock.patch.dict(_owner._KEY, clear=True), mock.patch.object(_owner.os, "urandom", return_value=b"\xff\xff\xff\xfe") as urandom:
+            self.assertEqual((owner_key(), owner_key()), (2**32 - 2, 2**32 - 2))
+        self.assertEqual(urandom.call_count, 2)  # drawn each call, kept once: setdefault is what makes it atomic
+
+    @unittest.skipUnless(hasattr(os, "fork") and hasattr(os, "register_at_fork"), "needs os.fork")
+    def test_a_forked_child_draws_its_own(self) -> None:
+        parent = owner_key()
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            try:
+                os.write(write, str(owner_key()).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        child = int(os.read(read, 64))
+        os.close(read)
+        os.waitpid(pid, 0)
+        self.assertNotEqual(child, parent)  # equal by chance once in 2**32 runs
+        self.assertEqual(owner_key(), parent)
 
 
 @unittest.skipUnless(hasattr(os, "fork") and hasattr(os, "register_at_fork"), "needs os.fork")

@@ -3,6 +3,8 @@ clone, drop, reset, build and prune issue (the admin connection and psql are moc
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -16,7 +18,7 @@ from typing import Any, Callable
 from unittest import mock
 
 from minitestdb import _migrations, _templates
-from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, database_settings_sql
+from minitestdb._admin_sql import LOCK_NAMESPACE, advisory_lock_key, database_settings_sql, owner_lock_seen_sql, owner_lock_sql, prune_claim_sql, prune_release_sql
 from minitestdb._endpoint import Endpoint
 from minitestdb._errors import ConfigurationError, MigrationError, ServerError
 from minitestdb._migrations import DEFAULT_MIGRATION_TIMEOUT, InputFile, digest_files, fingerprint, resolve_inputs
@@ -30,14 +32,28 @@ TPL = "mtdb_tpl_users_0123456789abcdef01234567"
 FP = "0123456789abcdef" * 4
 
 
+#: The owner key the fake admin connection holds: "k10" in names.
+KEY = 36
+
+
 class Admin:
-    """Stands in for _templates._Admin: records each statement and answers from *answer*."""
+    """Stands in for _templates._Admin: records each statement and answers from *answer*.
+
+    Its owner lock (*key*, None: not witnessed), the keys the server shows held
+    (*held*, None: unreadable) and whether it wins a prune claim (*claims*) are
+    set by each test; reading the held keys and claiming are recorded too, as
+    ``<held>`` and ``<claim FP MINUTE>``, so their order shows.
+    """
 
     def __init__(self, version: int = 150004, answer: Callable[[str], list[tuple[Any, ...]]] | None = None) -> None:
+        self.endpoint = ENDPOINT
         self.version = version
         self.answer = answer or (lambda sql: [])
         self.statements: list[str] = []
         self.lock = threading.RLock()
+        self.key: int | None = KEY
+        self.held: frozenset[int] | None = frozenset({KEY})
+        self.claims = False
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         self.statements.append(sql)
@@ -45,6 +61,17 @@ class Admin:
 
     def server_version(self) -> int:
         return self.version
+
+    def owner_key(self) -> int | None:
+        return self.key
+
+    def held_owner_keys(self) -> frozenset[int] | None:
+        self.statements.append("<held>")
+        return self.held
+
+    def claim_prune(self, fp: str, minute: int) -> bool:
+        self.statements.append(f"<claim {fp[:8]} {minute}>")
+        return self.claims
 
 
 class TemplatesTestCase(unittest.TestCase):
@@ -55,6 +82,7 @@ class TemplatesTestCase(unittest.TestCase):
             mock.patch.object(_templates._Admin, "of", side_effect=lambda endpoint: self.admin),
             mock.patch.object(_templates, "_LIVE", weakref.WeakSet()),
             mock.patch.object(_templates, "_Worker", side_effect=AssertionError("no worker thread in unit tests")),
+            mock.patch.object(_templates, "_SCANNED", {}),
         ):
             patcher.start()
             self.addCleanup(patcher.stop)
@@ -154,19 +182,29 @@ class CloneTest(TemplatesTestCase):
         template = self.template(version=140000)
         first, second = template.clone("test_users"), template.clone("test_users")
         self.assertNotEqual(first.name, second.name)
-        me = owner_part(_templates.hostname(), os.getpid())
+        me = owner_part(_templates.hostname(), os.getpid(), KEY)
         for database in (first, second):
             self.assertRegex(database.name, rf"^mtdb_test_users_01234567_{me}_[0-9a-z]+$")
-            self.assertEqual(parse_name(database.name), ("clone", host_tag(_templates.hostname()), os.getpid()))
+            self.assertEqual(parse_name(database.name), ("clone", host_tag(_templates.hostname()), os.getpid(), KEY))
             self.assertIn(database, _templates._LIVE)
         self.assertEqual(self.admin.statements, [f'CREATE DATABASE "{first.name}" TEMPLATE "{TPL}"', f'CREATE DATABASE "{second.name}" TEMPLATE "{TPL}"'])
         self.assertIsNone(template._worker)
+
+    def test_a_clone_carries_the_key_of_the_connection_that_creates_it_and_none_unwitnessed(self) -> None:
+        template = self.template()
+        pool_admin = Admin()
+        pool_admin.key = 2**32 - 1  # the pool worker's connection: the same process key in real life, told apart here
+        self.assertEqual(parse_name(template._new_clone_name("pool", admin=pool_admin)).key, 2**32 - 1)  # type: ignore[union-attr]
+        self.admin.key = None  # the server could not show the lock: the name carries none (host-local rule)
+        database = template.clone("x")
+        self.assertRegex(database.name, rf"_{owner_part(_templates.hostname(), os.getpid())}_[0-9a-z]+$")
+        self.assertEqual(parse_name(database.name), ("clone", host_tag(_templates.hostname()), os.getpid(), None))
 
     def test_keep_clone_has_no_owner_process(self) -> None:
         database = self.template().keep_clone("cli")
         parsed = parse_name(database.name)
         assert parsed is not None
-        self.assertEqual((parsed.kind, parsed.pid), ("clone", 0))
+        self.assertEqual((parsed.kind, parsed.pid, parsed.key), ("clone", 0, None))
         self.assertNotIn(database, _templates._LIVE)
         self.assertEqual(self.admin.statements, [f'CREATE DATABASE "{database.name}" TEMPLATE "{TPL}" STRATEGY FILE_COPY'])
 
@@ -177,7 +215,7 @@ class CloneTest(TemplatesTestCase):
             database = template.schema("test_x")
         assert database.schema is not None
         self.assertEqual(database.name, database.schema)
-        self.assertEqual(parse_name(database.schema), ("schema", host_tag(_templates.hostname()), os.getpid()))
+        self.assertEqual(parse_name(database.schema), ("schema", host_tag(_templates.hostname()), os.getpid(), KEY))
         self.assertEqual(self.admin.statements, [f'CREATE SCHEMA "{database.schema}"'])
         apply.assert_called_once_with(
             ENDPOINT.replace(options=f"-c search_path={database.schema}"), files[0] + files[1], container="cid", docker_binary="docker", timeout=DEFAULT_MIGRATION_TIMEOUT, progress=None
@@ -222,16 +260,23 @@ class BuildTemplateTest(TemplatesTestCase):
             build_template(ENDPOINT, container=None, docker_binary="docker", sql=self.dir, pool=-1)
         self.assertEqual(self.admin.statements, [])
 
+    def claim(self) -> str:
+        """The prune claim build_template makes last (the minute is the clock's)."""
+        claim = self.admin.statements[-1]
+        self.assertRegex(claim, rf"^<claim {self.fp[:8]} [0-9]+>$")
+        return claim
+
     def test_found(self) -> None:
         template, applied = self.build([True])
-        self.assertEqual(self.admin.statements, [self.exists, self.settings])
+        self.assertEqual(self.admin.statements, [self.exists, self.settings, self.claim()])
         applied.assert_not_called()
         self.assertEqual((template.name, template.fingerprint, template.built, template.server_version, template.pool_size), (self.name, self.fp, False, 150004, 0))
         self.assertEqual([f.relative for f in template.sql], ["001_users.sql", "002_more.sql"])
 
     def test_built_by_another_process_while_waiting_for_the_lock(self) -> None:
         template, applied = self.build([False, True])
-        self.assertEqual(self.admin.statements, [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists, self.settings, f"SELECT pg_advisory_unlock{self.lock}"])
+        # The claim comes after the unlock: a scan never holds up the builders waiting for the lock.
+        self.assertEqual(self.admin.statements, [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists, self.settings, f"SELECT pg_advisory_unlock{self.lock}", self.claim()])
         applied.assert_not_called()
         self.assertFalse(template.built)
 
@@ -239,10 +284,10 @@ class BuildTemplateTest(TemplatesTestCase):
         template, applied = self.build([False, False])
         statements = self.admin.statements
         self.assertEqual(statements[:3], [self.exists, f"SELECT pg_advisory_lock{self.lock}", self.exists])
-        temp = re.fullmatch(r'CREATE DATABASE "(mtdb_tmp_[0-9a-f]{16}_[0-9a-f]{4}[0-9a-z]+_[0-9a-f]{6})"', statements[3])
+        temp = re.fullmatch(r'CREATE DATABASE "(mtdb_tmp_[0-9a-f]{16}_[0-9a-f]{4}[0-9a-z]+_k10_[0-9a-f]{6})"', statements[3])
         assert temp is not None, statements[3]
         temp_name = temp.group(1)
-        self.assertEqual(parse_name(temp_name), ("temp", host_tag(_templates.hostname()), os.getpid()))
+        self.assertEqual(parse_name(temp_name), ("temp", host_tag(_templates.hostname()), os.getpid(), KEY))
         self.assertEqual(
             statements[4:7],
             [
@@ -252,7 +297,7 @@ class BuildTemplateTest(TemplatesTestCase):
             ],
         )
         self.assertRegex(statements[7], rf"^COMMENT ON DATABASE \"{self.name}\" IS 'minitestdb template built=\d+ source=label:users'$")
-        self.assertEqual(statements[8:], [self.settings, f"SELECT pg_advisory_unlock{self.lock}"])
+        self.assertEqual(statements[8:], [self.settings, f"SELECT pg_advisory_unlock{self.lock}", self.claim()])
         applied.assert_called_once()
         self.assertEqual(applied.call_args.args[0], ENDPOINT.replace(dbname=temp_name))
         self.assertEqual([f.relative for f in applied.call_args.args[1]], ["001_users.sql", "002_more.sql"])
@@ -273,10 +318,30 @@ class BuildTemplateTest(TemplatesTestCase):
 class PruneDatabasesTest(TemplatesTestCase):
     HOST = "ci-host"
 
-    def owner(self, pid: int, host: str = HOST) -> str:
-        return owner_part(host, pid)
+    def owner(self, pid: int, host: str = HOST, key: int | None = None) -> str:
+        return owner_part(host, pid, key)
+
+    def answer(self, rows: list[tuple[Any, ...]], schemas: list[tuple[Any, ...]]) -> None:
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if sql.startswith("SELECT d.datname"):
+                return rows
+            if sql.startswith("SELECT nspname"):
+                return schemas
+            if sql.startswith("SELECT count(*)"):
+                return [("0",)]
+            return []
+
+        self.admin.answer = answer
+
+    def prune(self, **kwargs: Any) -> list[str]:
+        with mock.patch.object(_templates, "hostname", return_value=self.HOST), mock.patch.object(_templates, "owner_alive", side_effect=lambda pid: pid in (0, 222)):
+            return prune_databases(ENDPOINT, **kwargs)
+
+    def changes(self) -> list[str]:
+        return [sql for sql in self.admin.statements if not sql.startswith(("SELECT", "<"))]
 
     def test_only_what_dead_owners_left_here_and_old_templates(self) -> None:
+        # Names without owner keys (older versions, or an unwitnessed lock): the host-local rule.
         dead, alive, other = self.owner(111), self.owner(222), self.owner(111, "other-host")
         fp_a, fp_b, fp_c, fp_d = ("a" * 24), ("b" * 24), ("c" * 24), ("d" * 24)
         rows = [
@@ -296,19 +361,8 @@ class PruneDatabasesTest(TemplatesTestCase):
             (f"mtdb_tpl_{fp_c}", "minitestdb template built=1", "0"),  # no label: the unlabelled family, one member: kept
         ]
         schemas = [(f"test_x_{dead}_1f",), (f"test_x_{alive}_1g",), (f"test_x_{other}_1h",), ("test_users",), (None,), (f"test_{dead}_1i",)]
-
-        def answer(sql: str) -> list[tuple[Any, ...]]:
-            if sql.startswith("SELECT d.datname"):
-                return rows
-            if sql.startswith("SELECT nspname"):
-                return schemas
-            if sql.startswith("SELECT count(*)"):
-                return [("0",)]
-            return []
-
-        self.admin.answer = answer
-        with mock.patch.object(_templates, "hostname", return_value=self.HOST), mock.patch.object(_templates, "owner_alive", side_effect=lambda pid: pid in (0, 222)):
-            dropped = prune_databases(ENDPOINT, keep_templates=2)
+        self.answer(rows, schemas)
+        dropped = self.prune(keep_templates=2)
         self.assertEqual(
             dropped,
             [
@@ -317,18 +371,81 @@ class PruneDatabasesTest(TemplatesTestCase):
                 f"test_x_{dead}_1f", f"test_{dead}_1i",
             ],
         )
-        changes = [sql for sql in self.admin.statements if not sql.startswith("SELECT")]
         self.assertEqual(
-            changes,
+            self.changes(),
             [
-                f'DROP DATABASE IF EXISTS "mtdb_t_01234567_{dead}_1a" WITH (FORCE)',
-                f"DROP DATABASE IF EXISTS \"mtdb_tmp_{'e' * 16}_{dead}_abcdef\" WITH (FORCE)",
+                # No FORCE: a session that arrived since the listing keeps its database.
+                f'DROP DATABASE IF EXISTS "mtdb_t_01234567_{dead}_1a"',
+                f"DROP DATABASE IF EXISTS \"mtdb_tmp_{'e' * 16}_{dead}_abcdef\"",
                 f'ALTER DATABASE "mtdb_tpl_users_{fp_a}" WITH IS_TEMPLATE false',
                 f'DROP DATABASE IF EXISTS "mtdb_tpl_users_{fp_a}"',
                 f'DROP SCHEMA IF EXISTS "test_x_{dead}_1f" CASCADE',
                 f'DROP SCHEMA IF EXISTS "test_{dead}_1i" CASCADE',
             ],
         )
+
+    def test_owner_keys_decide_on_any_host_and_are_read_after_the_names(self) -> None:
+        live, dead = 7, 8
+        self.admin.held = frozenset({KEY, live})
+        rows = [
+            (f"mtdb_t_01234567_{self.owner(111, 'host-b', live)}_1a2b3c4", "", "0"),  # another host, key held: kept
+            (f"mtdb_t_01234567_{self.owner(111, 'host-b', dead)}_1a2b3c5", "", "0"),  # another host, key free: dropped
+            (f"mtdb_t_01234567_{self.owner(222, key=dead)}_1a2b3c6", "", "0"),  # pid 222 runs here, but the key is free: dropped
+            (f"mtdb_t_01234567_{self.owner(111, key=live)}_1a2b3c7", "", "0"),  # pid 111 is gone here, but the key is held: kept
+            (f"mtdb_t_01234567_{self.owner(111, 'host-b', dead)}_1a2b3c8", "", "1"),  # key free, in use: kept
+            (f"mtdb_tmp_{'e' * 16}_{self.owner(111, 'host-b', dead)}_abcdef", "", "0"),  # a dead builder's half-built template
+        ]
+        schemas = [(f"test_x_{self.owner(111, 'host-b', live)}_1a2b3c9",), (f"test_x_{self.owner(111, 'host-b', dead)}_1a2b3ca",)]
+        self.answer(rows, schemas)
+        self.assertEqual(
+            self.prune(),
+            [rows[1][0], rows[2][0], rows[5][0], schemas[1][0]],
+        )
+        kinds = [sql.split(" ", 3)[0] if not sql.startswith("SELECT") else sql[:14] for sql in self.admin.statements]
+        self.assertEqual(kinds[:3], ["SELECT d.datna", "SELECT nspname", "<held>"])
+
+    def test_unreadable_locks_fall_back_to_the_host_local_rule_and_say_so_once(self) -> None:
+        self.admin.held = None
+        rows = [
+            (f"mtdb_t_01234567_{self.owner(111, 'host-b', 8)}_1a2b3c4", "", "0"),  # another host: cannot tell
+            (f"mtdb_t_01234567_{self.owner(111, key=8)}_1a2b3c5", "", "0"),  # this host, pid gone
+            (f"mtdb_t_01234567_{self.owner(222, key=8)}_1a2b3c6", "", "0"),  # this host, pid alive
+        ]
+        self.answer(rows, [])
+        stderr = io.StringIO()
+        with mock.patch.object(_templates, "_SAID", set()), contextlib.redirect_stderr(stderr):
+            self.assertEqual(self.prune(), [rows[1][0]])
+            self.prune()
+        self.assertEqual(
+            stderr.getvalue(),
+            "minitestdb: the server at 127.0.0.1:5999 does not show owner locks (pg_locks), so prune judges owners on this host only, by pid.\n",
+        )
+
+    def test_a_database_someone_connected_to_meanwhile_or_of_another_role_stays(self) -> None:
+        self.admin.held = frozenset({KEY})
+        rows = [(f"mtdb_t_01234567_{self.owner(1, 'host-b', n)}_1a2b3c{n}", "", "0") for n in (1, 2, 3)]
+        schemas = [(f"test_{self.owner(1, 'host-b', 4)}_1a2b3c4",)]
+        errors = {
+            rows[0][0]: ServerError("database is being accessed by other users", sqlstate="55006"),
+            rows[1][0]: ServerError("must be owner of database", sqlstate="42501"),
+            schemas[0][0]: ServerError("must be owner of schema", sqlstate="42501"),
+        }
+
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if sql.startswith("SELECT d.datname"):
+                return rows
+            if sql.startswith("SELECT nspname"):
+                return schemas
+            for name, error in errors.items():
+                if sql in (f'DROP DATABASE IF EXISTS "{name}"', f'DROP SCHEMA IF EXISTS "{name}" CASCADE'):
+                    raise error
+            return []
+
+        self.admin.answer = answer
+        self.assertEqual(self.prune(), [rows[2][0]])
+        errors[rows[2][0]] = ServerError("disk full", sqlstate="53100")
+        with self.assertRaises(ServerError):
+            self.prune()
 
     def test_a_template_in_use_is_kept_and_keep_zero_drops_every_template(self) -> None:
         rows = [(f"mtdb_tpl_users_{'a' * 24}", "minitestdb template built=1", "0"), (f"mtdb_tpl_users_{'b' * 24}", "minitestdb template built=2", "0")]
@@ -342,6 +459,146 @@ class PruneDatabasesTest(TemplatesTestCase):
 
         self.admin.answer = answer
         self.assertEqual(prune_databases(ENDPOINT, keep_templates=0), [f"mtdb_tpl_users_{'b' * 24}"])
+
+
+class PruneClonesOfTest(TemplatesTestCase):
+    """What a process that builds or finds a template drops: its dead owners' unused clones, a few, once a minute across processes."""
+
+    NOW = 60.0 * 1000 + 5  # minute 1000
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.admin.claims = True
+        self.admin.held = frozenset({KEY, 7})
+        self.rows: list[tuple[Any, ...]] = []
+        self.admin.answer = lambda sql: self.rows if sql.startswith("SELECT d.datname") else []
+
+    def clone(self, key: int | None, n: int, host: str = "host-b", pid: int = 111) -> str:
+        return f"mtdb_t_{FP[:8]}_{owner_part(host, pid, key)}_1a2b3c{n}"
+
+    def scan(self, now: float = NOW) -> list[str]:
+        with mock.patch.object(_templates, "owner_alive", side_effect=lambda pid: pid == 222):
+            return _templates._prune_clones_of(self.admin, FP, now=now)  # type: ignore[arg-type]
+
+    def test_the_claim_winner_drops_dead_unused_clones_and_half_built_builds_of_the_template(self) -> None:
+        temp = f"mtdb_tmp_{FP[:16]}_{owner_part('host-b', 111, 8)}_abcdef"
+        self.rows = [(self.clone(7, 1), "", "0"), (self.clone(8, 2), "", "0"), (self.clone(8, 3), "", "1"), (temp, "", "0"), (self.clone(None, 4), "", "0")]
+        self.assertEqual(self.scan(), [self.clone(8, 2), temp])
+        self.assertEqual(
+            self.admin.statements,
+            [
+                f"<claim {FP[:8]} 1000>",
+                _templates.minitestdb_databases_sql(FP),
+                "<held>",  # after the listing
+                f'DROP DATABASE IF EXISTS "{self.clone(8, 2)}"',
+                f'DROP DATABASE IF EXISTS "{temp}"',
+            ],
+        )
+
+    def test_once_a_minute_per_process_and_nothing_when_another_process_has_the_claim(self) -> None:
+        self.rows = [(self.clone(8, 1), "", "0")]
+        self.admin.claims = False
+        self.assertEqual(self.scan(), [])
+        self.assertEqual(self.admin.statements, [f"<claim {FP[:8]} 1000>"])
+        self.admin.claims = True
+        self.assertEqual(self.scan(self.NOW + 30), [])  # the same minute: not even a claim
+        self.assertEqual(self.admin.statements, [f"<claim {FP[:8]} 1000>"])
+        self.assertEqual(self.scan(self.NOW + 60), [self.clone(8, 1)])
+        self.assertEqual(self.admin.statements[1], f"<claim {FP[:8]} 1001>")
+
+    def test_a_batch_at_most_and_upkeep_never_fails_the_caller(self) -> None:
+        self.rows = [(self.clone(8, n), "", "0") for n in range(_templates.PRUNE_BATCH + 5)]
+        self.assertEqual(len(self.scan()), _templates.PRUNE_BATCH)
+
+        def broken(sql: str) -> list[tuple[Any, ...]]:
+            raise ServerError("permission denied for view pg_database", sqlstate="42501")
+
+        self.admin.answer = broken
+        self.assertEqual(self.scan(self.NOW + 60), [])
+
+
+class Conn:
+    """Stands in for a wire-client Connection of the real _Admin: answers the owner-lock statements from *seen*."""
+
+    def __init__(self, seen: str | Exception = "1", claim: str = "t") -> None:
+        self.seen, self.claim = seen, claim
+        self.held = [(str(_templates.owner_key()),), ("7",)]
+        self.statements: list[str] = []
+        self.closed = False
+        self.parameters = {"server_version": "15.4"}
+
+    def query(self, sql: str) -> Any:
+        self.statements.append(sql)
+        if sql.startswith("SELECT count(*) FROM pg_locks"):
+            if isinstance(self.seen, Exception):
+                raise self.seen
+            rows = [(self.seen,)]
+        elif "pg_try_advisory_lock_shared" in sql:
+            rows = [("", "", "", "t")]
+        elif sql.startswith("SELECT pg_try_advisory_lock("):
+            rows = [(self.claim,)]
+        elif sql.startswith("SELECT DISTINCT objid"):
+            rows = self.held
+        else:
+            rows = []
+        return mock.Mock(rows=rows)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class AdminOwnerLockTest(unittest.TestCase):
+    """The real _Admin: every connection holds the owner lock before its first statement, again after a reconnect."""
+
+    def admin(self, *conns: Conn) -> _templates._Admin:
+        patcher = mock.patch.object(_templates, "connect", side_effect=list(conns))
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        said = mock.patch.object(_templates, "_SAID", set())
+        said.start()
+        self.addCleanup(said.stop)
+        return _templates._Admin(ENDPOINT)
+
+    def test_the_lock_comes_first_and_again_after_a_reconnect(self) -> None:
+        first, second = Conn(), Conn()
+        admin = self.admin(first, second)
+        key = _templates.owner_key()
+        admin.query("CREATE DATABASE x")
+        self.assertEqual(first.statements, [owner_lock_sql(key), owner_lock_seen_sql(key), "CREATE DATABASE x"])
+        self.assertEqual(admin.owner_key(), key)
+        first.closed = True  # the server restarted
+        admin.query("CREATE DATABASE y")
+        self.assertEqual(second.statements, [owner_lock_sql(key), owner_lock_seen_sql(key), "CREATE DATABASE y"])
+
+    def test_an_unwitnessed_lock_gives_no_key_and_says_why_once(self) -> None:
+        for seen, why in (("0", "pg_locks does not show it"), (ServerError("permission denied for function pg_lock_status", sqlstate="42501"), "reading pg_locks failed")):
+            with self.subTest(why=why):
+                admin = self.admin(Conn(seen=seen))
+                stderr = io.StringIO()
+                with contextlib.redirect_stderr(stderr):
+                    self.assertIsNone(admin.owner_key())
+                    self.assertIsNone(admin.held_owner_keys())
+                self.assertIn(why, stderr.getvalue())
+                self.assertEqual(stderr.getvalue().count("\n"), 1)
+
+    def test_held_keys_include_this_processs_own_else_none(self) -> None:
+        admin = self.admin(Conn())
+        self.assertEqual(admin.held_owner_keys(), frozenset({_templates.owner_key(), 7}))
+        conn = Conn()
+        with mock.patch.object(_templates, "owner_key", return_value=5):  # a key the server does not show: its answer cannot be trusted
+            admin = self.admin(conn)
+            self.assertIsNone(admin.held_owner_keys())
+
+    def test_a_claim_is_kept_an_older_one_let_go_and_a_reconnect_forgets_them(self) -> None:
+        first, second = Conn(), Conn()
+        admin = self.admin(first, second)
+        self.assertTrue(admin.claim_prune(FP, 1000))
+        self.assertTrue(admin.claim_prune(FP, 1001))
+        self.assertEqual(first.statements[2:], [prune_claim_sql(FP, 1000), prune_claim_sql(FP, 1001), prune_release_sql(FP, 1000)])
+        first.closed = True
+        second.claim = "f"
+        self.assertFalse(admin.claim_prune(FP, 1001))  # the claim died with the old session, and another process has it now
+        self.assertEqual(second.statements[2:], [prune_claim_sql(FP, 1001)])
 
 
 FAKE_PSQL = """\
