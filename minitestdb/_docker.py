@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from typing import Any, Mapping, Sequence
+from urllib.parse import quote
 
 from ._container import ContainerInfo, parse_inspect
 from ._env import read_env
@@ -152,6 +153,24 @@ class DockerCLI:
     def __init__(self, binary: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.binary = binary or docker_binary()
         self.timeout = timeout
+        #: The engine API's unix socket (``_engine.api_socket``): when set, :meth:`inspect` and
+        #: :meth:`image_inspect` read the same JSON there without starting the CLI (about 15 ms each).
+        self.api_socket: str | None = None
+
+    def _api_json(self, path: str) -> Any:
+        """The engine API's JSON answer to ``GET path``: None for a 404, :data:`_NO_API` when the socket does not serve
+        (missing, not permitted, an answer not understood), so the caller asks the CLI and its errors are the CLI's."""
+        if not self.api_socket:
+            return _NO_API
+        try:
+            status, body = _api_get(self.api_socket, path, 10.0)
+            if status == 404:
+                return None
+            if status == 200:
+                return json.loads(body)
+        except (OSError, ValueError):
+            pass
+        return _NO_API
 
     def __repr__(self) -> str:
         return f"DockerCLI(binary={self.binary!r})"
@@ -227,6 +246,9 @@ class DockerCLI:
 
     def image_inspect(self, image: str) -> dict[str, Any] | None:
         """The image's inspect JSON, or None when the image is not present locally."""
+        found = self._api_json(f"/images/{quote(image, safe='/:@')}/json")
+        if found is not _NO_API:
+            return found if isinstance(found, dict) else None
         try:
             out = self.run(["image", "inspect", image], timeout=30).stdout
         except (DockerCommandError, ImageUnavailableError) as exc:
@@ -268,6 +290,9 @@ class DockerCLI:
 
     def inspect(self, container: str) -> ContainerInfo | None:
         """The container's state, or None when it does not exist."""
+        found = self._api_json(f"/containers/{quote(container, safe='')}/json")
+        if found is not _NO_API:
+            return parse_inspect(found) if isinstance(found, dict) else None
         try:
             out = self.run(["container", "inspect", container], timeout=30).stdout
         except NoSuchContainerError:
@@ -280,22 +305,6 @@ class DockerCLI:
         if not isinstance(data, list) or not data:
             return None
         return parse_inspect(data[0])
-
-    def inspect_via_api(self, socket_path: str, container: str, *, timeout: float = 10.0) -> ContainerInfo | None:
-        """:meth:`inspect` read from the engine's API on *socket_path* (see ``_engine.api_socket``): no CLI process.
-
-        Falls back to :meth:`inspect` when the socket cannot be used (missing, not
-        permitted, an answer it does not understand), so errors are the CLI's.
-        """
-        try:
-            status, body = _api_get(socket_path, f"/containers/{container}/json", timeout)
-            if status == 404:
-                return None
-            if status == 200:
-                return parse_inspect(json.loads(body))
-        except (OSError, ValueError):
-            pass
-        return self.inspect(container)
 
     def logs(self, container: str, *, tail: int = 50) -> str:
         """The last *tail* lines of the container's output (stdout and stderr), redacted."""
@@ -373,6 +382,10 @@ class DockerCLI:
             return [info for info in (self.inspect(c) for c in containers) if info is not None]
         data = _loads(out)
         return [parse_inspect(item) for item in data] if isinstance(data, list) else []
+
+
+#: What :meth:`DockerCLI._api_json` answers when the API cannot be used.
+_NO_API = object()
 
 
 def _api_get(socket_path: str, path: str, timeout: float) -> tuple[int, bytes]:

@@ -254,6 +254,14 @@ def engine(docker: DockerCLI | None = None) -> Engine:
     return found
 
 
+def _docker_and_engine(binary: str | None) -> tuple[DockerCLI, Engine]:
+    """The docker CLI for *binary* and its engine; the CLI reads inspects from the engine's socket where ``api_socket`` allows."""
+    cli = DockerCLI(binary)
+    where = engine(cli)
+    cli.api_socket = api_socket(where, cli.binary)
+    return cli, where
+
+
 def _current_context(env: Mapping[str, str]) -> str:
     """The docker config's ``currentContext`` (``docker context use``), ``""`` if none."""
     if env.get("DOCKER_HOST", "").strip() or env.get("DOCKER_CONTEXT", "").strip():
@@ -505,8 +513,7 @@ def start(
     """
     check_port_and_timeout(port, timeout)
     check_method(readiness)
-    cli = DockerCLI(docker)
-    where = engine(cli)
+    cli, where = _docker_and_engine(docker)
     resolved = image or read_env().image
     diagnostics = Diagnostics()
     image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
@@ -560,8 +567,7 @@ def up(
     say = progress or (lambda message: None)
     check_port_and_timeout(port, timeout)
     check_method(readiness)
-    cli = DockerCLI(docker)
-    where = engine(cli)
+    cli, where = _docker_and_engine(docker)
     container_name = shared_container_name(name)
     environment = read_env()
     resolved = image or environment.image
@@ -569,9 +575,8 @@ def up(
     # The image is looked for only once the container is known to be missing: a reuse (the
     # common case) then runs one docker process, where an image inspect in parallel cost
     # it about 5-10 ms of CPU on 2 cores; a create pays about 20 ms for the serial inspect.
-    socket_path = api_socket(where, cli.binary)
     for _ in range(3):
-        info = cli.inspect_via_api(socket_path, container_name) if socket_path else cli.inspect(container_name)
+        info = cli.inspect(container_name)
         if info is None:
             image_info = ensure_image(cli, resolved, pull=pull, progress=progress)
             diagnostics.mark("image")
@@ -622,8 +627,7 @@ def find_servers(*, docker: str | None = None, shared_only: bool = False) -> lis
 
 def attach(name: str = "default", *, docker: str | None = None, timeout: float = 10.0) -> Server:
     """The running shared server *name*, without starting one; raises if it is not running."""
-    cli = DockerCLI(docker)
-    where = engine(cli)
+    cli, where = _docker_and_engine(docker)
     info = cli.inspect(shared_container_name(name))
     if info is None or info.labels.get(LABEL) != "1":
         raise MiniTestDBError(f"No minitestdb server named {name!r} exists: start it with `python -m minitestdb up --server {name}`.")

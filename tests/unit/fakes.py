@@ -25,6 +25,8 @@ class FakeDockerMixin(unittest.TestCase):
                 "FAKE_DOCKER_SCENARIO": scenario,
                 "FAKE_DOCKER_LOG": self.fake_log,
                 "FAKE_DOCKER_STATE": os.path.join(tmp, "state.json"),
+                # The fake's engine has no API socket (the CLI is named docker, and the real engine's socket must not answer for it).
+                "DOCKER_HOST": "unix:///nonexistent/minitestdb-fake-docker.sock",
                 # The fake has no snapshots: its scenarios are the plain start's (the snapshot path is test_snapshot's, on a real engine).
                 "MINITESTDB_SNAPSHOT": "0",
             },

@@ -254,8 +254,8 @@ if __name__ == "__main__":
     unittest.main()
 
 
-class InspectViaApiTest(unittest.TestCase):
-    """The warm `up`'s inspect over the engine's unix socket: one HTTP/1.0 GET, the CLI when the socket does not serve."""
+class EngineApiTest(unittest.TestCase):
+    """Inspects over the engine's unix socket (`api_socket` set): one HTTP/1.0 GET, the CLI when the socket does not serve."""
 
     def serve(self, answer: bytes) -> tuple[str, list[bytes]]:
         import socket
@@ -278,42 +278,62 @@ class InspectViaApiTest(unittest.TestCase):
         threading.Thread(target=once, daemon=True).start()
         return path, requests
 
-    def cli(self) -> tuple[DockerCLI, list[str]]:
-        fallbacks: list[str] = []
+    def cli(self, socket_path: str | None) -> tuple[DockerCLI, list[list[str]]]:
+        """A CLI whose own processes are recorded (and answer an empty list) instead of run."""
+        from minitestdb._docker import DockerResult
+
+        processes: list[list[str]] = []
 
         class Recording(DockerCLI):
-            def inspect(self, container: str) -> Any:
-                fallbacks.append(container)
-                return None
+            def run(self, args: Any, **kwargs: Any) -> DockerResult:
+                processes.append(list(args))
+                return DockerResult(list(args), "[]", "")
 
-        return Recording("docker"), fallbacks
+        cli = Recording("docker")
+        cli.api_socket = socket_path
+        return cli, processes
 
-    def test_a_200_answer_is_the_cli_s_inspect_json(self) -> None:
+    def fixture(self) -> dict[str, Any]:
         with open(os.path.join(os.path.dirname(__file__), "fixtures", "inspect_running.json")) as fh:
             data = json.load(fh)
-        body = json.dumps(data[0] if isinstance(data, list) else data).encode()
-        path, requests = self.serve(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
-        cli, fallbacks = self.cli()
-        info = cli.inspect_via_api(path, "minitestdb-default")
+        return data[0] if isinstance(data, list) else data  # type: ignore[no-any-return]
+
+    def test_a_200_answer_is_the_cli_s_inspect_json(self) -> None:
+        data = self.fixture()
+        path, requests = self.serve(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + json.dumps(data).encode())
+        cli, processes = self.cli(path)
+        info = cli.inspect("minitestdb-default")
         self.assertEqual(requests, [b"GET /containers/minitestdb-default/json HTTP/1.0\r\nHost: docker\r\n\r\n"])
         assert info is not None
-        expected = parse_inspect(data[0] if isinstance(data, list) else data)
+        expected = parse_inspect(data)
         self.assertEqual((info.id, info.port, info.password, info.running), (expected.id, expected.port, expected.password, expected.running))
-        self.assertEqual(fallbacks, [])
+        self.assertEqual(processes, [])
 
-    def test_a_404_is_no_such_container(self) -> None:
-        path, _ = self.serve(b'HTTP/1.0 404 Not Found\r\n\r\n{"message":"No such container: x"}')
-        cli, fallbacks = self.cli()
-        self.assertIsNone(cli.inspect_via_api(path, "x"))
-        self.assertEqual(fallbacks, [])
+    def test_an_image_inspect_asks_the_image_route(self) -> None:
+        path, requests = self.serve(b'HTTP/1.0 200 OK\r\n\r\n{"Id": "sha256:ab", "Config": {}}')
+        cli, processes = self.cli(path)
+        self.assertEqual(cli.image_inspect("minitestdb/postgres-test:15"), {"Id": "sha256:ab", "Config": {}})
+        self.assertEqual(requests, [b"GET /images/minitestdb/postgres-test:15/json HTTP/1.0\r\nHost: docker\r\n\r\n"])
+        self.assertEqual(processes, [])
+
+    def test_a_404_is_not_there(self) -> None:
+        for call in ("inspect", "image_inspect"):
+            with self.subTest(call=call):
+                path, _ = self.serve(b'HTTP/1.0 404 Not Found\r\n\r\n{"message":"No such container: x"}')
+                cli, processes = self.cli(path)
+                self.assertIsNone(getattr(cli, call)("x"))
+                self.assertEqual(processes, [])
 
     def test_anything_else_asks_the_cli(self) -> None:
         for answer in (b"HTTP/1.0 500 Internal Server Error\r\n\r\n{}", b"garbage", b"HTTP/1.0 200 OK\r\n\r\nnot json"):
             with self.subTest(answer=answer):
                 path, _ = self.serve(answer)
-                cli, fallbacks = self.cli()
-                self.assertIsNone(cli.inspect_via_api(path, "x"))
-                self.assertEqual(fallbacks, ["x"])
-        cli, fallbacks = self.cli()
-        cli.inspect_via_api("/nonexistent/docker.sock", "y")  # no socket: the CLI says why
-        self.assertEqual(fallbacks, ["y"])
+                cli, processes = self.cli(path)
+                self.assertIsNone(cli.inspect("x"))
+                self.assertEqual(processes, [["container", "inspect", "x"]])
+        cli, processes = self.cli("/nonexistent/docker.sock")  # no socket: the CLI says why
+        cli.image_inspect("y")
+        self.assertEqual(processes, [["image", "inspect", "y"]])
+        cli, processes = self.cli(None)  # no socket named: the CLI only
+        cli.inspect("z")
+        self.assertEqual(processes, [["container", "inspect", "z"]])

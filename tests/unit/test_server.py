@@ -407,14 +407,19 @@ class WarmUpTest(unittest.TestCase):
         self.start.assert_not_called()
         self.assertEqual((server.port, server.password, server.diagnostics.reused), (5998, "pw-warm-1", True))
 
-    def test_up_reads_the_engine_api_socket_when_it_has_one(self) -> None:
+    def test_up_hands_the_engine_api_socket_to_its_cli(self) -> None:
         from minitestdb import _server
 
         self.api_socket.return_value = "/run/test-docker.sock"
-        with mock.patch.object(_server.DockerCLI, "inspect_via_api", return_value=self.info(running=True)) as via_api, \
-                mock.patch.object(_server.DockerCLI, "inspect", side_effect=AssertionError("no CLI process on a warm up")):
+        sockets: list[str | None] = []
+
+        def inspect(cli: _server.DockerCLI, name: str) -> Any:
+            sockets.append(cli.api_socket)
+            return self.info(running=True)
+
+        with mock.patch.object(_server.DockerCLI, "inspect", autospec=True, side_effect=inspect):
             server = minitestdb.up("warm")
-        via_api.assert_called_once_with("/run/test-docker.sock", "minitestdb-warm")
+        self.assertEqual(sockets, ["/run/test-docker.sock"])
         self.assertEqual((server.port, server.password), (5998, "pw-warm-1"))
 
     def test_attach_reads_the_port_from_its_own_inspect(self) -> None:
