@@ -266,9 +266,10 @@ class Database(EndpointView):
             return
         self.dropped = True
         _LIVE.discard(self)
-        statements = [f"DROP SCHEMA IF EXISTS {quote_ident(self.schema)} CASCADE"] if self.schema else drop_database_sql(self.name, self.template.server_version)
+        kind = "schema" if self.schema else "clone"
+        statements = self.template._drop_statements(kind, self.schema or self.name)
         if not wait:
-            self.template._drop_later(statements)
+            self.template._drop_later(statements, kind)
             return
         for sql in statements:
             self.template._admin.query(sql)
@@ -308,9 +309,11 @@ class _Worker:
     and a pooled clone is handed over without waiting for anything.
     """
 
-    def __init__(self, template: Template, size: int) -> None:
+    def __init__(self, template: Template, size: int, kind: str = "clone") -> None:
         self.template = template
         self.size = size
+        #: What it keeps ready: ``clone`` (databases) or ``schema`` (replays of the captured schema).
+        self.kind = kind
         self.ready: queue.Queue[str] = queue.Queue()
         self.drops: queue.Queue[list[str]] = queue.Queue()
         self._wake = threading.Event()
@@ -337,9 +340,11 @@ class _Worker:
                         self.drops.task_done()
                     continue
                 if self.ready.qsize() < self.size:
-                    name = self.template._new_clone_name("pool", admin=self._admin)
-                    self.template._create_clone(self._admin, name)
-                    self.ready.put(name)
+                    name = self.template._make_pooled(self.kind, self._admin)
+                    if name is None:
+                        self.size = 0  # nothing to make ahead: only drops from now on
+                    else:
+                        self.ready.put(name)
                     continue
                 self._wake.wait(1.0)
                 self._wake.clear()
@@ -365,7 +370,7 @@ class _Worker:
             time.sleep(0.005)
 
     def stop(self) -> None:
-        """Finish the queued drops, stop the thread, and drop the clones nobody took."""
+        """Finish the queued drops, stop the thread, and drop the clones (or schemas) nobody took."""
         self.flush()
         self._stopped.set()
         self._wake.set()
@@ -378,7 +383,7 @@ class _Worker:
                 break
         while True:
             try:
-                leftovers.append(drop_database_sql(self.ready.get_nowait(), self.template.server_version))
+                leftovers.append(self.template._drop_statements(self.kind, self.ready.get_nowait()))
             except queue.Empty:
                 break
         for statements in leftovers:
@@ -427,7 +432,8 @@ class Template:
         self.server_version = server_version
         self.pool_size = pool_size
         self.build_seconds = build_seconds
-        self._worker: _Worker | None = None
+        #: The background workers by kind: ``clone`` (the pool) and ``schema`` (the schema mode's).
+        self._workers: dict[str, _Worker] = {}
         self._worker_lock = threading.Lock()
         # The schema mode: what the migrations made in the first schema, replayed into the next ones.
         # None until a schema was migrated; False when it cannot be captured or replayed (they re-run the migrations).
@@ -458,27 +464,58 @@ class Template:
     def start_pool(self) -> None:
         """Start filling the pool in the background (a no-op with ``pool=0`` or when running)."""
         if self.pool_size > 0:
-            self._background()
+            self._background("clone")
 
-    def _background(self) -> _Worker:
+    def _background(self, kind: str) -> _Worker:
+        """The worker that keeps *kind* (``clone`` or ``schema``) ready and drops what tests are done with.
+
+        The schema worker keeps replays ready only once the schema is captured (a
+        process's first schema is migrated, and without a capture every schema is):
+        until then it only drops.  A schema-mode run so never makes a clone.
+        """
         with self._worker_lock:
-            if self._worker is None or self._worker.pid != os.getpid():
-                self._worker = _Worker(self, self.pool_size)
-            worker = self._worker
+            worker = self._workers.get(kind)
+            if worker is None or worker.pid != os.getpid():
+                size = self.pool_size if kind == "clone" or isinstance(self._schema_script, SchemaScript) else 0
+                worker = self._workers[kind] = _Worker(self, size, kind)
         if worker.error is not None:
             error, worker.error = worker.error, None
             with self._worker_lock:
-                self._worker = None
+                self._workers.pop(kind, None)
             raise error
         return worker
+
+    def _make_pooled(self, kind: str, admin: _Admin) -> str | None:
+        """Make one clone (or replayed schema) for the pool on *admin*, the worker's connection; returns its name.
+
+        None when there is no capture to replay (any more: a replay that fails
+        turns replays off, as in :meth:`_create_schema`, and each schema is migrated).
+        """
+        if kind == "schema":
+            script = self._schema_script
+            if not isinstance(script, SchemaScript):
+                return None
+            schema = schema_name("pool", owner=_owner(key=admin.owner_key()), suffix=_unique())
+            try:
+                admin.query(script.render(schema))
+            except ServerError as exc:
+                self._no_schema_script(f"replaying the captured schema failed ({exc})")
+                return None
+            return schema
+        name = self._new_clone_name("pool", admin=admin)
+        self._create_clone(admin, name)
+        return name
+
+    def _drop_statements(self, kind: str, name: str) -> list[str]:
+        return [f"DROP SCHEMA IF EXISTS {quote_ident(name)} CASCADE"] if kind == "schema" else drop_database_sql(name, self.server_version)
 
     def _pooled(self) -> str | None:
         if self.pool_size <= 0:
             return None
-        return self._background().take()
+        return self._background("clone").take()
 
-    def _drop_later(self, statements: list[str]) -> None:
-        self._background().drop_later(statements)
+    def _drop_later(self, statements: list[str], kind: str = "clone") -> None:
+        self._background(kind).drop_later(statements)
 
     def clone(self, name: str | None = None) -> Database:
         """A new database copied from the template; *name* (say, the test's id) labels it.
@@ -558,22 +595,28 @@ class Template:
         every schema is migrated).  So the migrations must not name a schema of
         their own.
         """
+        if self.pool_size > 0 and isinstance(self._schema_script, SchemaScript):
+            pooled = self._background("schema").take()
+            if pooled is not None:
+                return Database(self, pooled, schema=pooled)
         schema = schema_name(name, owner=_owner(key=self._admin.owner_key()), suffix=_unique())
         self._create_schema(schema)
+        if self.pool_size > 0 and isinstance(self._schema_script, SchemaScript):
+            self._background("schema")  # captured: replays are made ahead from now on
         return Database(self, schema, schema=schema)
 
     def flush(self) -> None:
         """Wait until the drops queued by ``drop(wait=False)`` are done."""
         with self._worker_lock:
-            worker = self._worker
-        if worker is not None:
+            workers = list(self._workers.values())
+        for worker in workers:
             worker.flush()
 
     def close(self) -> None:
-        """Finish queued drops, stop the pool and drop its unused clones (also done at exit)."""
+        """Finish queued drops, stop the pool and drop its unused clones and schemas (also done at exit)."""
         with self._worker_lock:
-            worker, self._worker = self._worker, None
-        if worker is not None:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
             worker.stop()
 
 

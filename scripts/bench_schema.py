@@ -9,6 +9,8 @@ once, then runs rounds of N tests with each method, the order rotating each roun
   (the path before the replay, and the fallback without pg_dump);
 - ``schema_replay``: ``Template.schema()`` replaying what pg_dump captured from the
   first schema (that first, capturing schema is timed apart);
+- ``schema_pooled``: the same with the pool (``pool=2``, the default): replays made ahead
+  by the template's schema worker while the previous test ran, handed over on ``schema()``;
 - ``clone``: ``Template.clone()`` without pool.
 
 Each test: set-up timed, a ``TEST_BODY_SECONDS`` body (not counted), then
@@ -32,7 +34,7 @@ from bench_common import TEST_BODY_SECONDS, pct, say, write_schema
 
 import minitestdb
 
-METHODS = ["schema_migrate", "schema_replay", "clone"]
+METHODS = ["schema_migrate", "schema_replay", "schema_pooled", "clone"]
 
 
 def run_tests(template: minitestdb.Template, method: str, tests: int) -> Tuple[List[float], List[float]]:
@@ -70,7 +72,9 @@ def main() -> None:
         capture = time.perf_counter() - began
         if not isinstance(replaying._schema_script, minitestdb._migrations.SchemaScript):
             raise SystemExit("bench: the schema was not captured (no pg_dump?)")
-        templates = {"schema_migrate": migrating, "schema_replay": replaying, "clone": replaying}
+        pooled = server.template(sql=tmp, name="bench")  # the default pool (2): replays made ahead
+        pooled.schema("capture").drop()
+        templates = {"schema_migrate": migrating, "schema_replay": replaying, "schema_pooled": pooled, "clone": replaying}
         results: Dict[str, Tuple[List[float], List[float]]] = {m: ([], []) for m in METHODS}
         for r in range(args.rounds):
             for method in METHODS[r % len(METHODS):] + METHODS[: r % len(METHODS)]:

@@ -96,11 +96,11 @@ from minitestdb._owner import owner_key
 def say(**fields):
     print(json.dumps(fields), flush=True)
 
-def full_pool(template, size):
+def full_pool(template, size, kind="clone"):
     deadline = time.monotonic() + 30
-    while template._worker.ready.qsize() < size and time.monotonic() < deadline:
+    while template._workers[kind].ready.qsize() < size and time.monotonic() < deadline:
         time.sleep(0.01)
-    return list(template._worker.ready.queue)
+    return list(template._workers[kind].ready.queue)
 """
 
 OWNER = CHILD_PRELUDE + """
@@ -108,7 +108,8 @@ server = minitestdb.server_from_env()
 template = server.template(sql=sys.argv[1], name="fleet", pool=2)
 clones = [template.clone("b_one"), template.clone("b_two")]
 schema = template.schema("b_schema")
-say(key=owner_key(), host=_templates.hostname(), names=[db.name for db in clones] + [schema.schema] + full_pool(template, 2))
+pooled = full_pool(template, 2) + full_pool(template, 2, "schema")
+say(key=owner_key(), host=_templates.hostname(), names=[db.name for db in clones] + [schema.schema] + pooled)
 sys.stdin.read()  # alive until told (or killed)
 """
 
@@ -207,7 +208,7 @@ class TwoHostsTest(unittest.TestCase):
         names: set[str] = set(report["names"])
         self.assertEqual(report["host"], HOST_B)
         self.assertNotEqual(host_tag(HOST_B), host_tag(hostname()))
-        self.assertEqual(len(names), 5, names)  # two clones, a schema, two pooled clones
+        self.assertEqual(len(names), 7, names)  # two clones, a schema, two pooled clones, two pooled schemas
         for name in names:
             parsed = parse_name(name)
             assert parsed is not None, name

@@ -246,12 +246,12 @@ class CloneTest(unittest.TestCase):
             server = minitestdb.Server.from_url(os.environ["SERVER_URL"])
             tpl = server.template(sql=os.environ["MIGRATIONS"], name="clones", pool=3)
             deadline = time.monotonic() + 10
-            while tpl._worker.ready.qsize() < 3 and time.monotonic() < deadline:
+            while tpl._workers["clone"].ready.qsize() < 3 and time.monotonic() < deadline:
                 time.sleep(0.02)
             used = tpl.clone("used")
             used.drop(wait=False)
             forgotten = tpl.clone("forgotten")  # never dropped by the test
-            print(json.dumps({"ready": tpl._worker.ready.qsize()}))
+            print(json.dumps({"ready": tpl._workers["clone"].ready.qsize()}))
         """)
         results = run_workers(script, 1, SERVER_URL=SERVER.url, MIGRATIONS=self.migrations)
         self.assertGreaterEqual(results[0]["ready"], 1)  # type: ignore[operator]
@@ -279,6 +279,30 @@ class CloneTest(unittest.TestCase):
                 self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
         with SERVER.connect() as conn:
             self.assertEqual(conn.query(f"select count(*) from pg_namespace where nspname = '{db.schema}'").rows, [("0",)])
+
+    def test_schema_mode_keeps_replays_ready_and_makes_no_clone(self) -> None:
+        template = SERVER.template(sql=self.migrations, name="clones", pool=2)  # found: a Template of its own, with a pool
+        before = databases()
+        first = template.schema("first")  # migrated, then captured
+        worker = template._workers["schema"]
+        deadline = time.monotonic() + 30
+        while worker.ready.qsize() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ready = list(worker.ready.queue)
+        self.assertEqual(len(ready), 2)
+        second = template.schema("second")
+        self.assertIn(second.schema, ready)  # handed over, made while the first test ran
+        with second.connect() as conn:
+            self.assertEqual(conn.query("select count(*) from users").rows, [("2",)])
+            self.assertEqual(conn.query("select current_schema()").rows, [(second.schema,)])
+        first.drop(wait=False)
+        second.drop(wait=False)
+        template.flush()
+        template.close()  # the pool's unused schemas go too
+        self.assertEqual(databases(), before)  # the schema mode made no clone
+        with SERVER.connect() as conn:
+            left = conn.query("select nspname from pg_namespace where nspname like 'test\\_%'").rows
+        self.assertEqual([name for (name,) in left if name in {first.schema, second.schema, *ready}], [])
 
     def test_prune_drops_only_what_dead_owners_left_unused(self) -> None:
         gone = dead_pid()

@@ -154,8 +154,15 @@ class DropTest(TemplatesTestCase):
         with mock.patch.object(Template, "_drop_later") as later:
             database.drop(wait=False)
             database.drop(wait=False)
-        later.assert_called_once_with(['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)'])
+        later.assert_called_once_with(['DROP DATABASE IF EXISTS "mtdb_c" WITH (FORCE)'], "clone")
         self.assertEqual(self.admin.statements, [])
+
+    def test_a_schema_dropped_later_goes_to_the_schema_worker(self) -> None:
+        template = self.template()
+        database = Database(template, "test_s", schema="test_s")
+        with mock.patch.object(Template, "_drop_later") as later:
+            database.drop(wait=False)
+        later.assert_called_once_with(['DROP SCHEMA IF EXISTS "test_s" CASCADE'], "schema")
 
     def test_keep_means_not_dropped_at_exit(self) -> None:
         database = Database(self.template(), "mtdb_c")
@@ -188,7 +195,7 @@ class CloneTest(TemplatesTestCase):
             self.assertEqual(parse_name(database.name), ("clone", host_tag(_templates.hostname()), os.getpid(), KEY))
             self.assertIn(database, _templates._LIVE)
         self.assertEqual(self.admin.statements, [f'CREATE DATABASE "{first.name}" TEMPLATE "{TPL}"', f'CREATE DATABASE "{second.name}" TEMPLATE "{TPL}"'])
-        self.assertIsNone(template._worker)
+        self.assertEqual(template._workers, {})
 
     def test_a_clone_carries_the_key_of_the_connection_that_creates_it_and_none_unwitnessed(self) -> None:
         template = self.template()
