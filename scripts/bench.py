@@ -13,7 +13,11 @@ Measures, on the same image, the same schema and the same machine, in one run:
    clone (no pool), clone from the pool and schema mode, pytest-postgresql's
    ``DatabaseJanitor`` with its template database, and re-running the migrations
    with ``psql -f`` into a new database per test;
-4. the import time of ``minitestdb`` and the peak memory of test processes.
+4. the import time of ``minitestdb`` and the peak memory of test processes;
+5. teardown of a private server (``close()``), on the test image and on an image
+   whose PID 1 passes no signal on, against the graceful stop it replaced;
+6. the clone pool under pytest-xdist: each test's wait for its database in a
+   200-test suite of 10 ms tests at ``-n 0``, ``-n 2`` and ``-n 4``.
 
 Every figure is the median of several runs with their min and max, and every
 comparison is a ratio against minitestdb measured in the same run.  Writes
@@ -37,6 +41,8 @@ their temporary directories.
 #   bench_cold_start.py  1. cold start and 2. warm attach
 #   bench_per_test.py    3. a migrated database per test
 #   bench_footprint.py   4. import time and peak memory
+#   bench_teardown.py    5. teardown (also runnable alone)
+#   bench_pool_xdist.py  6. the pool under pytest-xdist (also runnable alone)
 #   bench_report.py      docs/benchmarks.md and docs/benchmarks.svg from the results
 # This file parses the command line and runs the sections in order.
 
@@ -52,6 +58,8 @@ import sys
 import time
 from typing import List
 
+import bench_pool_xdist
+import bench_teardown
 from bench_cold_start import CONTRACT_TOOLS, bench_cold, bench_warm
 from bench_common import COLD_NAME, PG_BIN, ROOT, WARM_NAME, fmt_s, run, run_child, say, write_schema
 from bench_env import DEFAULT_VENV, Env, machine_facts, runuser_overhead
@@ -138,6 +146,10 @@ def main() -> int:
         per_test = bench_per_test(pt, args.batches)
         say("memory")
         memory = bench_memory(env, sql_dir, 3)
+        say(f"teardown ({args.cold} runs per variant, interleaved)")
+        teardown = bench_teardown.measure(args.cold)
+        say("the pool under pytest-xdist")
+        pool_xdist = bench_pool_xdist.measure(env.venv_python)
         facts = machine_facts(env, server)
         facts["load_start"] = load_start
         runuser_s = runuser_overhead(env)  # measured before clean-up removes the bench user
@@ -159,7 +171,7 @@ def main() -> int:
     runtime = time.perf_counter() - began
     md, svg = write_report(
         args=args, image=env.image, venv=env.venv, bench_user=env.user, runuser_s=runuser_s, facts=facts, cold=cold, contract=contract, contract_image=args.contract_image, warm=warm,
-        per_test=per_test, builds=(pt.build_seconds, pt.janitor_build), imports=imports, memory=memory,
+        per_test=per_test, builds=(pt.build_seconds, pt.janitor_build), imports=imports, memory=memory, teardown=teardown, pool_xdist=pool_xdist,
         runtime=runtime, started=started, problems=problems, command=command,
     )
     os.makedirs(args.out, exist_ok=True)

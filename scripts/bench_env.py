@@ -36,7 +36,7 @@ from bench_common import COLD_NAME, PG_BIN, ROOT, WARM_NAME, run, run_child, say
 
 DEFAULT_VENV = "/tmp/minitestdb-bench-venv"  # noqa: S108 - a throwaway venv, reused between runs
 BENCH_USER = "mtdbbench"
-PEER_REQUIREMENTS = ["testcontainers[postgres]>=4,<5", "pytest-postgresql", "testing.postgresql", "psycopg[binary]", "pg8000"]
+PEER_REQUIREMENTS = ["testcontainers[postgres]>=4,<5", "pytest-postgresql", "testing.postgresql", "psycopg[binary]", "pg8000", "pytest-xdist"]
 PEER_DISTS = ["testcontainers", "pytest-postgresql", "testing.postgresql", "psycopg", "pg8000", "docker", "mirakuru"]
 
 # Imports every private module of minitestdb (what `import minitestdb` may leave for first use),
@@ -133,9 +133,9 @@ class Env:
                 base = shutil.which("python3", path="/usr/bin") or base
             say(f"creating the peers' venv {self.venv} from {base}")
             run([base, "-m", "venv", self.venv], timeout=300)
-        check = "import testcontainers, pytest_postgresql, testing.postgresql, psycopg, pg8000"
+        check = "import testcontainers, pytest_postgresql, testing.postgresql, psycopg, pg8000, xdist"
         if run([self.venv_python, "-c", check], check=False).returncode != 0:
-            say("installing the peers into the venv (testcontainers, pytest-postgresql, testing.postgresql, psycopg, pg8000)")
+            say("installing the peers into the venv (testcontainers, pytest-postgresql, testing.postgresql, psycopg, pg8000; pytest-xdist for the pool section)")
             log = os.path.join(self.venv, "pip-install.log")
             with open(log, "w") as fh:
                 code = subprocess.call([self.venv_python, "-m", "pip", "install", "--disable-pip-version-check", *PEER_REQUIREMENTS], stdout=fh, stderr=subprocess.STDOUT)

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -206,6 +206,23 @@ def print_table(rows: List[Dict[str, Any]]) -> None:
     print("pooled / on spot: clones taken from the pool / made while the test waited (the pool was empty); refills: clones the pool's worker made.")
 
 
+def measure(python: str, *, tests: int = 200, sleep: float = 0.010, workers: Sequence[int] = (0, 2, 4), pools: Sequence[int | None] = (None,)) -> List[Dict[str, Any]]:
+    """One suite run per pool size and ``-n`` on a private server of its own; the rows :func:`print_table` (and ``bench.py``'s report) show."""
+    base = tempfile.mkdtemp(prefix="minitestdb-bench-pool-")
+    say(f"starting a private server (image {os.environ.get('MINITESTDB_IMAGE', 'default')}); pytest runs on {python}")
+    server = minitestdb.start()
+    rows = []
+    try:
+        for pool in pools:
+            for n in workers:
+                say(f"pytest -n {n}, pool {'default' if pool is None else pool}")
+                rows.append(run_suite(python, server.url, base, workers=n, pool=pool, tests=tests, sleep=sleep))
+    finally:
+        server.close()
+        shutil.rmtree(base, ignore_errors=True)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=200, help="tests in the suite (default: %(default)s)")
@@ -215,20 +232,9 @@ def main() -> int:
     parser.add_argument("--python", default=None, help="the python that runs pytest (needs pytest and pytest-xdist)")
     args = parser.parse_args()
 
-    python = find_python(args.python)
-    base = tempfile.mkdtemp(prefix="minitestdb-bench-pool-")
-    say(f"starting a private server (image {os.environ.get('MINITESTDB_IMAGE', 'default')}); pytest runs on {python}")
-    server = minitestdb.start()
-    rows = []
-    try:
-        pools: List[int | None] = [None, *(int(p) for p in args.pools.split(",") if p.strip())]
-        for pool in pools:
-            for workers in (int(n) for n in args.workers.split(",")):
-                say(f"pytest -n {workers}, pool {'default' if pool is None else pool}")
-                rows.append(run_suite(python, server.url, base, workers=workers, pool=pool, tests=args.tests, sleep=args.sleep))
-    finally:
-        server.close()
-        shutil.rmtree(base, ignore_errors=True)
+    pools: List[int | None] = [None, *(int(p) for p in args.pools.split(",") if p.strip())]
+    workers = [int(n) for n in args.workers.split(",")]
+    rows = measure(find_python(args.python), tests=args.tests, sleep=args.sleep, workers=workers, pools=pools)
     print(f"{args.tests} tests of {args.sleep * 1000:.0f} ms each, wait = set-up of minitestdb_database per test (os.cpu_count() = {os.cpu_count()})")
     print()
     print_table(rows)

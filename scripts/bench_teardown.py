@@ -39,6 +39,7 @@ from minitestdb import _server
 from minitestdb._container import ContainerSpec, build_spec, create_argv
 from minitestdb._docker import DockerCLI
 from minitestdb._image import ensure_image
+from minitestdb._snapshot import prune_snapshots
 from minitestdb._watchdog import ensure_watchdog
 
 BASE_IMAGE = "minitestdb/postgres-test:15"
@@ -122,6 +123,28 @@ def create_start(image: str) -> float:
 
 def run_detached(image: str) -> float:
     return _launch(lambda spec: [_server._run_argv(spec)], image)
+
+
+def measure(runs: int) -> Dict[str, List[float]]:
+    """Teardown only (for ``bench.py``): close() now and before, on (a) and (b), *runs* interleaved rounds after a discarded one."""
+    ensure_watchdog(DockerCLI().binary)
+    build_nofwd_image()
+    variants: Dict[str, Callable[[], float]] = {
+        "a_now": lambda: close_now(BASE_IMAGE), "a_before": lambda: close_before(BASE_IMAGE),
+        "b_now": lambda: close_now(NOFWD_IMAGE), "b_before": lambda: close_before(NOFWD_IMAGE),
+    }
+    results: Dict[str, List[float]] = {key: [] for key in variants}
+    keys = list(variants)
+    try:
+        for round_no in range(runs + 1):
+            for key in keys[round_no % len(keys):] + keys[: round_no % len(keys)]:
+                took = variants[key]()
+                if round_no:
+                    results[key].append(took)
+    finally:
+        subprocess.run([DockerCLI().binary, "rmi", "--force", NOFWD_IMAGE], capture_output=True, timeout=120, check=False)
+        prune_snapshots(DockerCLI())  # the start-up snapshot of the image just removed
+    return results
 
 
 def main() -> int:
