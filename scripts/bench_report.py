@@ -304,17 +304,6 @@ def write_report(
             phases = [fmt_s(before), fmt_s(statistics.median(i["start"] for i in info)), fmt_s(statistics.median(i["query"] for i in info))]
         w(f"| {label} | {fmt_s(s.median)} | {fmt_range(s)} | {fmt_ratio(s.median, base_cold)} | {' | '.join(phases)} | {fmt_s(cold_total[tool].median)} |")
     w("")
-    diag = [r.ready_info.get("durations", {}) for r in cold["mtdb_start"]]
-    if diag and all("total_to_ready" in d for d in diag):
-        def med(key: str) -> str:
-            vals = [d[key] for d in diag if key in d]
-            return fmt_s(statistics.median(vals)) if vals else DASH
-        before = statistics.median(d["total_to_ready"] - d.get("started->ready", 0) for d in diag)
-        attempts = statistics.median(r.ready_info.get("attempts", 0) for r in cold["mtdb_start"])
-        w(f"minitestdb `start()` inside (its `server.diagnostics`, medians): {fmt_s(before)} until the container is started (image inspect, "
-          f"watchdog, one `docker run --detach`), {med('started->ready')} started → "
-          f"ready (`docker inspect` for the port, then initdb and the server's start in the container, {attempts:g} readiness attempts); {med('total_to_ready')} in all.")
-        w("")
     w(f"The same on `{contract_image}`, an image minitestdb does not build: the official docker-library entrypoint (15/bookworm, unchanged; ")
     w("`scripts/official-entrypoint-image`) on Debian's PostgreSQL 15 packages, with a setpriv-based `gosu`. Only the container tools apply.")
     w("")
