@@ -12,7 +12,8 @@ The methods:
 - ``pool``: ``clone()`` from the pool (``pool=2``, the default); hits are counted;
 - ``schema``: ``Template.schema()``, a schema per test in one database (the first one migrated
   and captured with pg_dump, the next ones replayed from that; ``bench_schema.py`` sets the
-  path that migrates every schema beside it);
+  path that migrates every schema beside it), without the pool;
+- ``schema_pool``: the same with the pool (the default): replays made ahead in the background;
 - ``janitor``: pytest-postgresql's ``DatabaseJanitor`` from its template database (in
   the peers' venv, see ``bench_peers``);
 - ``migrate``: ``CREATE DATABASE`` then one ``psql -f`` process with the 30 files.
@@ -39,7 +40,8 @@ PER_TEST = [
     ("clone", "minitestdb `clone()`, no pool (teardown: `drop(wait=False)`, as the test helpers do)"),
     ("clone_wait", "minitestdb `clone()`, no pool, teardown waits for `drop()`"),
     ("pool", "minitestdb `clone()` from the pool (pool=2)"),
-    ("schema", "minitestdb `schema()`"),
+    ("schema", "minitestdb `schema()`, no pool"),
+    ("schema_pool", "minitestdb `schema()` from the pool (pool=2, the default)"),
     ("janitor", "pytest-postgresql `DatabaseJanitor` (template_dbname)"),
     ("migrate", f"re-run the migrations: `CREATE DATABASE` + `psql -f` {TIMES}30"),
 ]
@@ -90,14 +92,15 @@ class PerTest:
         if method == "migrate":
             return self._migrate(batch)
         hits = 0
-        template = self.template if method != "pool" else self.server.template(sql=self.sql_dir, name="bench")
+        pooled = method in ("pool", "schema_pool")
+        template = self.server.template(sql=self.sql_dir, name="bench") if pooled else self.template
         template.flush()
         try:
             for i in range(self.tests):
                 t0 = time.perf_counter()
-                db = template.schema(f"bench {i}") if method == "schema" else template.clone(f"bench {i}")
+                db = template.schema(f"bench {i}") if method.startswith("schema") else template.clone(f"bench {i}")
                 t1 = time.perf_counter()
-                if db.name.startswith("mtdb_pool_"):
+                if db.name.startswith(("mtdb_pool_", "test_pool_")):
                     hits += 1
                 time.sleep(body)
                 t2 = time.perf_counter()
@@ -108,9 +111,9 @@ class PerTest:
                 acquire.append(t1 - t0)
                 release.append(t3 - t2)
         finally:
-            if method == "pool":
+            if pooled:
                 template.close()
-        return Batch(acquire, release, hits=hits if method == "pool" else None)
+        return Batch(acquire, release, hits=hits if pooled else None)
 
     def _migrate(self, batch: int) -> Batch:
         s = self.server

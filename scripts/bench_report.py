@@ -47,7 +47,8 @@ CHART_LABELS = {
     "clone": "minitestdb clone(), no pool",
     "clone_wait": "minitestdb clone(), drop waited",
     "pool": "minitestdb clone() from the pool",
-    "schema": "minitestdb schema()",
+    "schema": "minitestdb schema(), no pool",
+    "schema_pool": "minitestdb schema() from the pool",
     "janitor": "pytest-postgresql janitor",
     "migrate": "re-run migrations (psql -f)",
 }
@@ -204,8 +205,8 @@ def write_report(
     tear = {key: Stat(values) for key, values in teardown.items()}
     for key, what in (("a_now", "`minitestdb/postgres-test:15`"), ("b_now", "an image whose PID 1 passes no signal on")):
         targets.append((f"teardown of a private server <= {TARGETS['teardown']} s median ({what})", fmt_s(tear[key].median), tear[key].median <= TARGETS["teardown"]))
-    schema_s = pts["schema"]["cycle"].median
-    targets.append((f"schema mode <= {TARGETS['schema'] * 1000:.0f} ms per test median (set-up + teardown)", fmt_s(schema_s), schema_s <= TARGETS["schema"]))
+    schema_s = pts["schema_pool"]["cycle"].median
+    targets.append((f"schema mode <= {TARGETS['schema'] * 1000:.0f} ms per test median (set-up + teardown, the default pool)", fmt_s(schema_s), schema_s <= TARGETS["schema"]))
     for row in pool_xdist:
         if row["workers"] in (2, 4):
             p50, p95 = statistics.median(row["waits"]), pct(row["waits"], 0.95)
@@ -361,6 +362,9 @@ def write_report(
     w("")
     hits = [b.hits for b in per_test["pool"] if b.hits is not None]
     w(f"- The pool served {', '.join(str(h) for h in hits)} of {n_tests} clones per batch; the rest were created on the spot (they make the p95).")
+    hits = [b.hits for b in per_test["schema_pool"] if b.hits is not None]
+    w(f"- The schema pool served {', '.join(str(h) for h in hits)} of {n_tests} schemas per batch (each batch's first schema is migrated and captured:")
+    w("  a replay takes about 40 ms of the server's time, longer than a test body here, so the pool sometimes runs dry).")
     w("- minitestdb keeps one admin connection per process; the janitor opens a new psycopg connection for each `init()` and `drop()` and runs,")
     w("  per test, `pg_terminate_backend` on the template, `CREATE DATABASE ... TEMPLATE`, then `ALTER DATABASE ... allow_connections false`, another")
     w("  `pg_terminate_backend` and `DROP DATABASE`. Its template was built by its own `init()` (`as_template=True`) and `load()` of the same 30 files.")
@@ -446,7 +450,7 @@ def write_report(
     pt_rows = []
     for m_, _label in PER_TEST:
         s = pts[m_]["cycle"]
-        pt_rows.append({"label": CHART_LABELS[m_], "median": s.median, "lo": s.lo, "hi": s.hi, "mtdb": m_ in ("clone", "clone_wait", "pool", "schema"),
+        pt_rows.append({"label": CHART_LABELS[m_], "median": s.median, "lo": s.lo, "hi": s.hi, "mtdb": m_ in ("clone", "clone_wait", "pool", "schema", "schema_pool"),
                         "text": f"{fmt_s(s.median)} · {fmt_ratio(s.median, base_pt)}", "title": f"{fmt_s(s.median)} (min {fmt_s(s.lo)}, max {fmt_s(s.hi)})"})
     svg = svg_chart([
         {"title": "Cold start: new process → first select 1 on a new server",
