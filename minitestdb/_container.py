@@ -9,6 +9,7 @@ tested with exact argv lists and captured ``docker inspect`` JSON.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any, Mapping, Sequence
 
@@ -43,6 +44,7 @@ __all__ = [
     "snapshot_obstacle",
     "snapshot_start_spec",
     "snapshot_tag",
+    "tmpfs_owner_options",
     "validate_server_name",
 ]
 
@@ -133,7 +135,7 @@ def data_volume(image_inspect: Mapping[str, Any], pgdata: str | None = None) -> 
 class ContainerSpec:
     """Everything ``docker create`` needs; turned into argv by :func:`create_argv`."""
 
-    __slots__ = ("dbname", "env", "extra_args", "host_port", "image", "initdb_args", "labels", "name", "publish_ip", "settings", "tmpfs", "tmpfs_owner", "user")
+    __slots__ = ("dbname", "env", "extra_args", "host_port", "image", "initdb_args", "labels", "name", "publish_ip", "settings", "tmpfs", "tmpfs_options", "user")
 
     def __init__(
         self,
@@ -150,7 +152,7 @@ class ContainerSpec:
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
         publish_ip: str = LOOPBACK,
-        tmpfs_owner: str = "",
+        tmpfs_options: str = "",
     ) -> None:
         self.image = image
         self.name = name
@@ -165,8 +167,8 @@ class ContainerSpec:
         self.extra_args = tuple(extra_args)
         #: The engine's host address the port is published on: loopback, unless the engine is remote (``_engine``).
         self.publish_ip = publish_ip
-        #: ``uid:gid`` owning the tmpfs (a snapshot's server runs as the cluster's owner, not root); ``""``: root.
-        self.tmpfs_owner = tmpfs_owner
+        #: More ``--tmpfs`` options: who owns it (a snapshot's server runs as the cluster's owner, not root; see :func:`tmpfs_owner_options`).
+        self.tmpfs_options = tmpfs_options
 
 
 def create_argv(spec: ContainerSpec) -> list[str]:
@@ -194,8 +196,7 @@ def create_argv(spec: ContainerSpec) -> list[str]:
     for key in sorted(spec.env):
         argv += ["--env", f"{key}={spec.env[key]}"]
     if spec.tmpfs:
-        uid, _, gid = spec.tmpfs_owner.partition(":")
-        argv += ["--tmpfs", f"{spec.tmpfs}:rw" + (f",uid={uid},gid={gid or uid}" if uid else "")]
+        argv += ["--tmpfs", f"{spec.tmpfs}:rw" + (f",{spec.tmpfs_options}" if spec.tmpfs_options else "")]
     argv += list(spec.extra_args)
     argv.append(spec.image)
     if spec.settings:
@@ -651,20 +652,33 @@ def snapshot_commit_argv(container: str, *, owner: str, source: str, source_id: 
     ['commit', '--pause=false', '--change', 'ENTRYPOINT ["/bin/sh", "/var/lib/minitestdb/start.sh"]', '--change', 'CMD ["postgres"]', '--change', 'USER 999:999']
     """
     labels = {LABEL_SNAPSHOT: SNAPSHOT_RECIPE, LABEL_SNAPSHOT_SOURCE: source, LABEL_SNAPSHOT_SOURCE_ID: source_id}
-    label_change = "LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
-    return [
+    argv = [
         "commit",
         "--pause=false",  # PostgreSQL has stopped: nothing to freeze
         "--change", f'ENTRYPOINT ["/bin/sh", "{SNAPSHOT_SCRIPT}"]',
         "--change", 'CMD ["postgres"]',
         "--change", f"USER {owner}",
         "--change", f"ENV PGDATA={json.dumps(pgdata)}",
-        "--change", label_change,
-        container,
     ]
+    for key, value in labels.items():
+        argv += ["--change", f"LABEL {key}={json.dumps(value)}"]  # one label per change: podman reads the rest of the line as the value
+    return [*argv, container]
 
 
-def snapshot_start_spec(spec: ContainerSpec, tag: str, owner: str) -> ContainerSpec:
+def tmpfs_owner_options(owner: str, binary: str) -> str:
+    """The ``--tmpfs`` options giving the tmpfs to *owner* (``uid:gid``), as *binary* spells them:
+    docker takes the kernel's ``uid=``/``gid=``, podman refuses them and has ``U`` (the container's user).
+
+    >>> tmpfs_owner_options("999:998", "docker"), tmpfs_owner_options("70:70", "/usr/bin/podman")
+    ('uid=999,gid=998', 'U')
+    """
+    if os.path.basename(binary).startswith("podman"):
+        return "U"
+    uid, _, gid = owner.partition(":")
+    return f"uid={uid},gid={gid or uid}"
+
+
+def snapshot_start_spec(spec: ContainerSpec, tag: str, owner: str, binary: str = "docker") -> ContainerSpec:
     """*spec* started from the snapshot *tag*: the same container, labelled with the image asked for,
     its tmpfs owned by the cluster's *owner* (``uid:gid``, the snapshot's user), who copies the cluster there."""
     return ContainerSpec(
@@ -680,5 +694,5 @@ def snapshot_start_spec(spec: ContainerSpec, tag: str, owner: str) -> ContainerS
         env=spec.env,
         extra_args=spec.extra_args,
         publish_ip=spec.publish_ip,
-        tmpfs_owner=owner,
+        tmpfs_options=tmpfs_owner_options(owner, binary),
     )

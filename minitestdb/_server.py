@@ -455,11 +455,11 @@ def _from_snapshot(
     tag = snapshot_tag(key)
     owner = snapshot_owner(docker, tag)
     if owner is not None:
-        return snapshot_start_spec(spec, tag, owner)
+        return snapshot_start_spec(spec, tag, owner, docker.binary)
     with build_lock(key):
         owner = snapshot_owner(docker, tag)  # another process may have built it while this one waited
         if owner is not None:
-            return snapshot_start_spec(spec, tag, owner)
+            return snapshot_start_spec(spec, tag, owner, docker.binary)
         (progress or (lambda message: None))(f"preparing a start-up snapshot of {spec.image} (once per image)")
         ensure_watchdog(docker.binary)  # a builder killed midway leaves no container
         name = private_container_name(os.getpid(), os.urandom(4).hex())
@@ -476,7 +476,7 @@ def _from_snapshot(
         except MiniTestDBError as exc:
             print(f"minitestdb: no start-up snapshot of {spec.image} ({exc.message}); starting it with initdb (MINITESTDB_SNAPSHOT=0 skips trying).", file=sys.stderr)
             return spec
-    return snapshot_start_spec(spec, tag, owner)
+    return snapshot_start_spec(spec, tag, owner, docker.binary)
 
 
 def start(

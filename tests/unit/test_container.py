@@ -558,7 +558,8 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(argv[-1], "c1")
         self.assertIn("USER 70:70", changes)
         self.assertIn('ENV PGDATA="/var/lib/postgresql/data"', changes)
-        self.assertIn('LABEL minitestdb.snapshot="1" minitestdb.snapshot.source="postgres:15-alpine" minitestdb.snapshot.source-id="sha256:ab"', changes)
+        for label in ('LABEL minitestdb.snapshot="1"', 'LABEL minitestdb.snapshot.source="postgres:15-alpine"', 'LABEL minitestdb.snapshot.source-id="sha256:ab"'):
+            self.assertIn(label, changes)  # one per change: podman takes the rest of a LABEL line as one value
 
 
 @unittest.skipUnless(shutil.which("sh") and shutil.which("sed"), "needs sh and sed")
