@@ -24,7 +24,8 @@ select current_user, current_database(), current_setting('data_directory'), curr
   (select string_agg(name || '=' || setting, ',' order by name) from pg_settings where source not in ('default', 'override', 'session', 'client')),
   (select string_agg(type || ' ' || array_to_string(database, ',') || ' ' || array_to_string(user_name, ',') || ' ' || coalesce(address, '')
      || ' ' || coalesce(auth_method, ''), ';' order by line_number) from pg_hba_file_rules),
-  (select split_part(rolpassword, '$', 1) from pg_authid where rolname = current_user)
+  (select case when rolpassword like 'SCRAM-SHA-256$%' then 'scram-sha-256' when rolpassword like 'md5%' then 'md5' else 'other' end
+     from pg_authid where rolname = current_user)
 """
 
 
