@@ -444,7 +444,7 @@ def _from_snapshot(
     """*spec* started from its image's start-up snapshot (built first when missing), else *spec* as it is.
 
     The first server of an image pays for the build (a full initialization, a
-    clean stop, a commit: about 1.5 s here); later ones skip initdb and the
+    clean stop, a commit: about 2 s here); later ones skip initdb and the
     entrypoint's temporary server.  A build that fails says so in one line and the
     server is initialized as before.
     """
