@@ -546,7 +546,7 @@ def exit_reason(log_tail: str) -> str:
 
 SNAPSHOT_REPOSITORY = "minitestdb-snapshot"
 #: Part of every snapshot's key: a change to the build or the start script makes new snapshots.
-SNAPSHOT_RECIPE = "1"
+SNAPSHOT_RECIPE = "2"
 SNAPSHOT_DIR = "/var/lib/minitestdb"
 #: Where the build puts the cluster: outside every declared volume, so ``docker commit`` keeps it.
 SNAPSHOT_DATA = SNAPSHOT_DIR + "/snapshot"
@@ -579,7 +579,7 @@ def snapshot_key(image_id: str, *, user: str, dbname: str, initdb_args: str) -> 
     """16 hex digits naming what a snapshot depends on: the image (by id), the role, database and initdb arguments, the recipe.
 
     >>> snapshot_key("sha256:ab", user="postgres", dbname="postgres", initdb_args="--no-sync")
-    '713f5a38a14b2cdd'
+    '3d4bd2dc0d72bad9'
     """
     import hashlib  # only for a new server: hashlib costs 3 ms of every `import minitestdb` (-S, measured)
 
@@ -652,6 +652,10 @@ def snapshot_commit_argv(container: str, *, owner: str, source: str, source_id: 
     ['commit', '--pause=false', '--change', 'ENTRYPOINT ["/bin/sh", "/var/lib/minitestdb/start.sh"]', '--change', 'CMD ["postgres"]', '--change', 'USER 999:999']
     """
     labels = {LABEL_SNAPSHOT: SNAPSHOT_RECIPE, LABEL_SNAPSHOT_SOURCE: source, LABEL_SNAPSHOT_SOURCE_ID: source_id}
+    # A commit keeps the build container's configuration: its password and the labels that make a
+    # container minitestdb's (owner, name, created).  Blanked, so the image holds no secret and a
+    # container started from it by hand is nobody's server to list or prune.
+    labels.update({key: "" for key in (LABEL, LABEL_NAME, LABEL_SHARED, LABEL_OWNER_PID, LABEL_OWNER_HOST, LABEL_CREATED, LABEL_USER, LABEL_DBNAME)})
     argv = [
         "commit",
         "--pause=false",  # PostgreSQL has stopped: nothing to freeze
@@ -659,6 +663,7 @@ def snapshot_commit_argv(container: str, *, owner: str, source: str, source_id: 
         "--change", 'CMD ["postgres"]',
         "--change", f"USER {owner}",
         "--change", f"ENV PGDATA={json.dumps(pgdata)}",
+        "--change", 'ENV POSTGRES_PASSWORD=""',
     ]
     for key, value in labels.items():
         argv += ["--change", f"LABEL {key}={json.dumps(value)}"]  # one label per change: podman reads the rest of the line as the value

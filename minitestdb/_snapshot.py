@@ -99,15 +99,18 @@ def _remove_quietly(docker: DockerCLI, image: str) -> bool:
 
 
 def stale_reason(info: dict[str, Any], source_info: dict[str, Any] | None) -> str:
-    """Why a snapshot is out of date (``""``: it is not): its source image is gone or is now another image.
+    """Why a snapshot is out of date (``""``: it is not): another recipe made it, or its source image is gone or is now another image.
 
-    >>> stale_reason({"Config": {"Labels": {LABEL_SNAPSHOT_SOURCE: "pg:15", LABEL_SNAPSHOT_SOURCE_ID: "sha256:1"}}}, {"Id": "sha256:2"})
-    'pg:15 is now another image'
-    >>> stale_reason({"Config": {"Labels": {LABEL_SNAPSHOT_SOURCE: "pg:15", LABEL_SNAPSHOT_SOURCE_ID: "sha256:1"}}}, {"Id": "sha256:1"})
-    ''
+    >>> labels = {LABEL_SNAPSHOT: SNAPSHOT_RECIPE, LABEL_SNAPSHOT_SOURCE: "pg:15", LABEL_SNAPSHOT_SOURCE_ID: "sha256:1"}
+    >>> stale_reason({"Config": {"Labels": labels}}, {"Id": "sha256:2"}), stale_reason({"Config": {"Labels": labels}}, {"Id": "sha256:1"})
+    ('pg:15 is now another image', '')
+    >>> stale_reason({"Config": {"Labels": {**labels, LABEL_SNAPSHOT: "0"}}}, {"Id": "sha256:1"})
+    "another minitestdb's recipe made it"
     """
     labels = (info.get("Config") or {}).get("Labels") or {}
     source = labels.get(LABEL_SNAPSHOT_SOURCE, "")
+    if labels.get(LABEL_SNAPSHOT) != SNAPSHOT_RECIPE:
+        return "another minitestdb's recipe made it"
     if source_info is None:
         return f"{source or 'its source image'} is gone"
     if str(source_info.get("Id", "")) != labels.get(LABEL_SNAPSHOT_SOURCE_ID, ""):

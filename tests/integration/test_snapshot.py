@@ -60,6 +60,10 @@ class SnapshotTest(LeakCheck):
             self.assertEqual(fresh_info.snapshot, "")
             self.assertRegex(snap_info.snapshot, r"^(localhost/)?minitestdb-snapshot:[0-9a-f]{16}$")  # podman names local images localhost/...
             self.assertEqual((snap.image, snap_info.image), (TEST_IMAGE, TEST_IMAGE))  # the image asked for, as status and reuse see it
+            # The snapshot image keeps no password and does not make a container started from it minitestdb's.
+            snapshot_config = (DockerCLI().image_inspect(snap_info.snapshot) or {}).get("Config") or {}
+            self.assertIn("POSTGRES_PASSWORD=", snapshot_config.get("Env") or [])
+            self.assertEqual((snapshot_config.get("Labels") or {}).get("minitestdb"), "")
             with fresh.connect() as a, snap.connect() as b:
                 fresh_facts, snap_facts = a.query(FACTS).rows, b.query(FACTS).rows
             self.assertEqual(snap_facts, fresh_facts)

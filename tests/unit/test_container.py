@@ -558,8 +558,13 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(argv[-1], "c1")
         self.assertIn("USER 70:70", changes)
         self.assertIn('ENV PGDATA="/var/lib/postgresql/data"', changes)
-        for label in ('LABEL minitestdb.snapshot="1"', 'LABEL minitestdb.snapshot.source="postgres:15-alpine"', 'LABEL minitestdb.snapshot.source-id="sha256:ab"'):
+        recipe = f'LABEL minitestdb.snapshot="{_container.SNAPSHOT_RECIPE}"'
+        for label in (recipe, 'LABEL minitestdb.snapshot.source="postgres:15-alpine"', 'LABEL minitestdb.snapshot.source-id="sha256:ab"'):
             self.assertIn(label, changes)  # one per change: podman takes the rest of a LABEL line as one value
+        # The build container's password and the labels that make a container minitestdb's are not kept in the image.
+        self.assertIn('ENV POSTGRES_PASSWORD=""', changes)
+        for key in ("minitestdb", "minitestdb.name", "minitestdb.owner-pid", "minitestdb.owner-host", "minitestdb.shared", "minitestdb.created"):
+            self.assertIn(f'LABEL {key}=""', changes)
 
 
 @unittest.skipUnless(shutil.which("sh") and shutil.which("sed"), "needs sh and sed")
