@@ -655,7 +655,7 @@ def snapshot_commit_argv(container: str, *, owner: str, source: str, source_id: 
     # A commit keeps the build container's configuration: its password and the labels that make a
     # container minitestdb's (owner, name, created).  Blanked, so the image holds no secret and a
     # container started from it by hand is nobody's server to list or prune.
-    labels.update({key: "" for key in (LABEL, LABEL_NAME, LABEL_SHARED, LABEL_OWNER_PID, LABEL_OWNER_HOST, LABEL_CREATED, LABEL_USER, LABEL_DBNAME)})
+    labels.update(dict.fromkeys((LABEL, LABEL_NAME, LABEL_SHARED, LABEL_OWNER_PID, LABEL_OWNER_HOST, LABEL_CREATED, LABEL_USER, LABEL_DBNAME), ""))
     argv = [
         "commit",
         "--pause=false",  # PostgreSQL has stopped: nothing to freeze
