@@ -92,6 +92,42 @@ class CommitTest(unittest.TestCase):
         self.assertEqual(docker.calls[-1], ("rmi", "sha256:" + "c" * 64))
 
 
+class BuildLockTest(unittest.TestCase):
+    def test_a_lock_file_that_cannot_be_opened_builds_unlocked(self) -> None:
+        import os
+        import tempfile
+        from unittest import mock
+
+        tmp = tempfile.mkdtemp(prefix="minitestdb-lock-")
+        os.mkdir(os.path.join(tmp, "minitestdb-snapshot-k.lock"))  # a directory: open() fails as on another user's file
+        entered = []
+        with mock.patch("tempfile.gettempdir", return_value=tmp), _snapshot.build_lock("k"):
+            entered.append(True)
+        self.assertEqual(entered, [True])
+
+    def test_the_lock_serializes_two_holders(self) -> None:
+        import tempfile
+        import threading
+        import time
+        from unittest import mock
+
+        tmp = tempfile.mkdtemp(prefix="minitestdb-lock-")
+        inside: list[str] = []
+
+        def hold(name: str) -> None:
+            with mock.patch("tempfile.gettempdir", return_value=tmp), _snapshot.build_lock("k"):
+                inside.append(f"{name} in")
+                time.sleep(0.05)
+                inside.append(f"{name} out")
+
+        threads = [threading.Thread(target=hold, args=(name,)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([entry.split()[1] for entry in inside], ["in", "out", "in", "out"])
+
+
 class PruneTest(unittest.TestCase):
     def setUp(self) -> None:
         self.images = {
