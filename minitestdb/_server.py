@@ -437,6 +437,18 @@ def _await_server(
     return server
 
 
+def _await_named(docker: DockerCLI, name: str, timeout: float = 10.0) -> None:
+    """Wait until the container *name*, which another process's ``docker run`` holds the name of, can be inspected.
+
+    The engine reserves a name before the container can be inspected (creating its
+    layer takes a moment, longer for a big image): an inspect read from the
+    engine's socket (1 ms) right after a name conflict can still find nothing.
+    """
+    deadline = time.monotonic() + timeout
+    while docker.inspect(name) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _from_snapshot(
     docker: DockerCLI, spec: ContainerSpec, image_info: Mapping[str, object], *, engine: Engine, use: bool | None, timeout: float, readiness: str,
     progress: Callable[[str], None] | None,
@@ -599,6 +611,7 @@ def up(
                     diagnostics=diagnostics, progress=progress,
                 )
             except ContainerNameConflictError:
+                _await_named(cli, container_name)
                 continue  # another process created it first: reuse theirs
         check_reusable(info, name=name, image=resolved, explicit_image=bool(image or environment.explicit_image), port=port, user=user, settings=settings, password=password or None)
         diagnostics.reused = True

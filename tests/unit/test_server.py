@@ -422,6 +422,21 @@ class WarmUpTest(unittest.TestCase):
         self.assertEqual(sockets, ["/run/test-docker.sock"])
         self.assertEqual((server.port, server.password), (5998, "pw-warm-1"))
 
+    def test_a_name_conflict_waits_until_the_other_process_container_can_be_inspected(self) -> None:
+        from minitestdb import _server
+
+        # The engine reserves the name before the container can be inspected: after the conflict,
+        # the inspect finds nothing twice more (the other process's create is not done), then finds it.
+        answers = [None, None, None, self.info(running=True), self.info(running=True)]
+        conflict = minitestdb.ContainerNameConflictError("Conflict. The container name is already in use")
+        with mock.patch.object(_server.DockerCLI, "inspect", side_effect=answers) as inspect, \
+                mock.patch.object(_server, "ensure_image", return_value={}), mock.patch.object(_server, "_launch", side_effect=conflict) as launch, \
+                mock.patch.object(_server.time, "sleep"):
+            server = minitestdb.up("warm", snapshot=False)
+        launch.assert_called_once()
+        self.assertEqual(inspect.call_count, 5)  # the first, three while waiting, the reuse's
+        self.assertEqual((server.port, server.password, server.diagnostics.reused), (5998, "pw-warm-1", True))
+
     def test_attach_reads_the_port_from_its_own_inspect(self) -> None:
         from minitestdb import _server
 
