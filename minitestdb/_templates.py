@@ -488,20 +488,11 @@ class Template:
     def _make_pooled(self, kind: str, admin: _Admin) -> str | None:
         """Make one clone (or replayed schema) for the pool on *admin*, the worker's connection; returns its name.
 
-        None when there is no capture to replay (any more: a replay that fails
-        turns replays off, as in :meth:`_create_schema`, and each schema is migrated).
+        None when there is no capture to replay (any more: see :meth:`_replay_schema`).
         """
         if kind == "schema":
-            script = self._schema_script
-            if not isinstance(script, SchemaScript):
-                return None
             schema = schema_name("pool", owner=_owner(key=admin.owner_key()), suffix=_unique())
-            try:
-                admin.query(script.render(schema))
-            except ServerError as exc:
-                self._no_schema_script(f"replaying the captured schema failed ({exc})")
-                return None
-            return schema
+            return schema if self._replay_schema(admin, schema) else None
         name = self._new_clone_name("pool", admin=admin)
         self._create_clone(admin, name)
         return name
@@ -542,15 +533,25 @@ class Template:
         _LIVE.discard(database)
         return database
 
+    def _replay_schema(self, admin: _Admin, schema: str) -> bool:
+        """Create *schema* on *admin* by replaying the captured script in one round trip; False when there is none.
+
+        A replay that fails turns replays off (said once): each schema is migrated from then on.
+        """
+        script = self._schema_script
+        if not isinstance(script, SchemaScript):
+            return False
+        try:
+            admin.query(script.render(schema))  # one implicit transaction: nothing is left when it fails
+        except ServerError as exc:
+            self._no_schema_script(f"replaying the captured schema failed ({exc})")
+            return False
+        return True
+
     def _create_schema(self, schema: str) -> None:
         """Create *schema* holding what the migrations make: replayed in one round trip once captured, else migrated."""
-        script = self._schema_script
-        if isinstance(script, SchemaScript):
-            try:
-                self._admin.query(script.render(schema))  # one implicit transaction: nothing is left when it fails
-                return
-            except ServerError as exc:
-                self._no_schema_script(f"replaying the captured schema failed ({exc})")
+        if self._replay_schema(self._admin, schema):
+            return
         self._admin.query(f"CREATE SCHEMA {quote_ident(schema)}")
         try:
             endpoint = self.endpoint.replace(options=f"-c search_path={schema}")
