@@ -9,11 +9,10 @@ tested with exact argv lists and captured ``docker inspect`` JSON.
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any, Mapping, Sequence
 
-from ._engine import LOCAL_ENGINE, LOOPBACK, Engine, publish_argument
+from ._engine import LOCAL_ENGINE, LOOPBACK, Engine, is_podman, publish_argument
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -677,7 +676,7 @@ def tmpfs_owner_options(owner: str, binary: str) -> str:
     >>> tmpfs_owner_options("999:998", "docker"), tmpfs_owner_options("70:70", "/usr/bin/podman")
     ('uid=999,gid=998', 'U')
     """
-    if os.path.basename(binary).startswith("podman"):
+    if is_podman(binary):
         return "U"
     uid, _, gid = owner.partition(":")
     return f"uid={uid},gid={gid or uid}"

@@ -42,6 +42,7 @@ __all__ = [
     "current_context_name",
     "decide_engine",
     "engine_variable",
+    "is_podman",
     "needs_context",
     "publish_argument",
 ]
@@ -178,13 +179,22 @@ def api_socket(engine: Engine, binary: str) -> str | None:
     return engine.address[len("unix://"):] if engine.address.startswith("unix://") else None
 
 
+def is_podman(binary: str) -> bool:
+    """Whether the CLI *binary* is podman (by its file name), whose spellings differ from docker's.
+
+    >>> is_podman("/usr/bin/podman"), is_podman("podman-remote"), is_podman("docker")
+    (True, True, False)
+    """
+    return os.path.basename(binary).startswith("podman")
+
+
 def engine_variable(binary: str) -> str:
     """The variable naming the engine for *binary*: podman reads ``CONTAINER_HOST``, docker ``DOCKER_HOST``.
 
     >>> engine_variable("/usr/bin/podman"), engine_variable("docker")
     ('CONTAINER_HOST', 'DOCKER_HOST')
     """
-    return "CONTAINER_HOST" if os.path.basename(binary).startswith("podman") else "DOCKER_HOST"
+    return "CONTAINER_HOST" if is_podman(binary) else "DOCKER_HOST"
 
 
 def needs_context(environ: Mapping[str, str], binary: str, current_context: str) -> bool:
