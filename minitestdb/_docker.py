@@ -130,6 +130,12 @@ def classify_failure(argv: Sequence[str], exit_code: int, stderr: str) -> Docker
 _HELP_HINT = r"^Run '.*--help' for more information\.?$"
 
 
+def _last_output_line(out: str) -> str:
+    """The last line of a command's stdout, where ``create``, ``run --detach`` and ``commit`` print the new id (podman prints progress first)."""
+    lines = out.strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not _has(_HELP_HINT, line.strip())]
     line = lines[-1] if lines else ""
@@ -275,7 +281,7 @@ class DockerCLI:
     def create(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
         """``docker create ...``; returns the new container's id."""
         out = self.run(list(args), timeout=60, env=env).stdout
-        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+        return _last_output_line(out)
 
     def run_detached(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
         """``docker run --detach ...`` (create and start in one call); returns the new container's id.
@@ -283,7 +289,7 @@ class DockerCLI:
         A failure after the create (the start's) leaves the created container: the caller removes it.
         """
         out = self.run(list(args), timeout=60, env=env).stdout
-        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+        return _last_output_line(out)
 
     def start(self, container: str) -> None:
         self.run(["start", container], timeout=60)
@@ -332,13 +338,13 @@ class DockerCLI:
 
     def wait(self, container: str, *, timeout: float = 30) -> int:
         """``docker wait``: until *container* stops (DockerTimeoutError after *timeout*); returns its exit code."""
-        out = self.run(["wait", container], timeout=timeout).stdout.strip()
-        return int(out.splitlines()[-1]) if out and out.splitlines()[-1].lstrip("-").isdigit() else -1
+        code = _last_output_line(self.run(["wait", container], timeout=timeout).stdout)
+        return int(code) if code.lstrip("-").isdigit() else -1
 
     def commit(self, args: Sequence[str]) -> str:
         """``docker commit ...`` (*args* after ``docker``); returns the new image's id."""
         out = self.run(list(args), timeout=300).stdout
-        return out.strip().splitlines()[-1].strip() if out.strip() else ""
+        return _last_output_line(out)
 
     def tag(self, image: str, tag: str) -> None:
         self.run(["tag", image, tag], timeout=60)

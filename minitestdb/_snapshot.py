@@ -98,10 +98,11 @@ def _same_id(a: str, b: str) -> bool:
 
 
 def _remove_quietly(docker: DockerCLI, image: str) -> bool:
+    """``docker rmi``; False when the engine refuses (a container still uses the image: a later prune takes it)."""
     try:
         docker.rmi(image)
     except DockerError:
-        return False  # in use by a container: left for a later prune
+        return False
     return True
 
 
@@ -143,9 +144,6 @@ def prune_snapshots(docker: DockerCLI, *, every: bool = False) -> list[str]:
             source = labels.get(LABEL_SNAPSHOT_SOURCE, "")
             if not stale_reason(info, docker.image_inspect(source) if source else None):
                 continue
-        try:
-            docker.rmi(name)
-        except DockerError:
-            continue
-        removed.append(name)
+        if _remove_quietly(docker, name):
+            removed.append(name)
     return removed
