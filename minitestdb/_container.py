@@ -169,6 +169,12 @@ class ContainerSpec:
         #: More ``--tmpfs`` options: who owns it (a snapshot's server runs as the cluster's owner, not root; see :func:`tmpfs_owner_options`).
         self.tmpfs_options = tmpfs_options
 
+    def replace(self, **changes: Any) -> ContainerSpec:
+        """This spec with *changes* (keyword arguments of the constructor)."""
+        fields: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return ContainerSpec(**fields)
+
 
 def create_argv(spec: ContainerSpec) -> list[str]:
     """The arguments after ``docker`` for ``docker create``.
@@ -685,18 +691,4 @@ def tmpfs_owner_options(owner: str, binary: str) -> str:
 def snapshot_start_spec(spec: ContainerSpec, tag: str, owner: str, binary: str = "docker") -> ContainerSpec:
     """*spec* started from the snapshot *tag*: the same container, labelled with the image asked for,
     its tmpfs owned by the cluster's *owner* (``uid:gid``, the snapshot's user), who copies the cluster there."""
-    return ContainerSpec(
-        image=tag,
-        name=spec.name,
-        labels={**spec.labels, LABEL_IMAGE: spec.image},
-        user=spec.user,
-        dbname=spec.dbname,
-        host_port=spec.host_port,
-        tmpfs=spec.tmpfs,
-        initdb_args=spec.initdb_args,
-        settings=spec.settings,
-        env=spec.env,
-        extra_args=spec.extra_args,
-        publish_ip=spec.publish_ip,
-        tmpfs_options=tmpfs_owner_options(owner, binary),
-    )
+    return spec.replace(image=tag, labels={**spec.labels, LABEL_IMAGE: spec.image}, tmpfs_options=tmpfs_owner_options(owner, binary))

@@ -466,29 +466,36 @@ def _from_snapshot(
     key = snapshot_key(source_id, user=spec.user, dbname=spec.dbname, initdb_args=spec.initdb_args)
     tag = snapshot_tag(key)
     owner = snapshot_owner(docker, tag)
-    if owner is not None:
-        return snapshot_start_spec(spec, tag, owner, docker.binary)
-    with build_lock(key):
-        owner = snapshot_owner(docker, tag)  # another process may have built it while this one waited
-        if owner is not None:
-            return snapshot_start_spec(spec, tag, owner, docker.binary)
-        (progress or (lambda message: None))(f"preparing a start-up snapshot of {spec.image} (once per image)")
-        ensure_watchdog(docker.binary)  # a builder killed midway leaves no container
-        name = private_container_name(os.getpid(), os.urandom(4).hex())
-        build_spec_ = snapshot_build_spec(spec, name=name, labels=_labels(name=name, shared=False, user=spec.user, dbname=spec.dbname))
-        try:
-            builder = _launch(
-                docker, build_spec_, engine=engine, password=_new_password(), owned=True, timeout=timeout, readiness=readiness, keep_on_failure=False,
-                diagnostics=Diagnostics(),
+    if owner is None:
+        with build_lock(key):
+            # Another process may have built it while this one waited for the lock.
+            owner = snapshot_owner(docker, tag) or _build_snapshot(
+                docker, spec, tag, source_id=source_id, pgdata=image_pgdata(image_info), engine=engine, timeout=timeout, readiness=readiness, progress=progress,
             )
-            try:
-                owner = commit_snapshot(docker, builder.container_id, tag, source=spec.image, source_id=source_id, pgdata=image_pgdata(image_info))
-            finally:
-                builder.close()
-        except MiniTestDBError as exc:
-            print(f"minitestdb: no start-up snapshot of {spec.image} ({exc.message}); starting it with initdb (MINITESTDB_SNAPSHOT=0 skips trying).", file=sys.stderr)
-            return spec
-    return snapshot_start_spec(spec, tag, owner, docker.binary)
+    return spec if owner is None else snapshot_start_spec(spec, tag, owner, docker.binary)
+
+
+def _build_snapshot(
+    docker: DockerCLI, spec: ContainerSpec, tag: str, *, source_id: str, pgdata: str, engine: Engine, timeout: float, readiness: str,
+    progress: Callable[[str], None] | None,
+) -> str | None:
+    """Build the snapshot *tag* of *spec*'s image: the cluster's owner (``uid:gid``), None (said in one line) when it cannot be built."""
+    (progress or (lambda message: None))(f"preparing a start-up snapshot of {spec.image} (once per image)")
+    ensure_watchdog(docker.binary)  # a builder killed midway leaves no container
+    name = private_container_name(os.getpid(), os.urandom(4).hex())
+    build_spec_ = snapshot_build_spec(spec, name=name, labels=_labels(name=name, shared=False, user=spec.user, dbname=spec.dbname))
+    try:
+        builder = _launch(
+            docker, build_spec_, engine=engine, password=_new_password(), owned=True, timeout=timeout, readiness=readiness, keep_on_failure=False,
+            diagnostics=Diagnostics(),
+        )
+        try:
+            return commit_snapshot(docker, builder.container_id, tag, source=spec.image, source_id=source_id, pgdata=pgdata)
+        finally:
+            builder.close()
+    except MiniTestDBError as exc:
+        print(f"minitestdb: no start-up snapshot of {spec.image} ({exc.message}); starting it with initdb (MINITESTDB_SNAPSHOT=0 skips trying).", file=sys.stderr)
+        return None
 
 
 def start(
